@@ -1,0 +1,103 @@
+"""The public Python API: ``impasto.stylize``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Union
+
+import os
+
+from PIL import Image
+
+from . import image as im
+from .config import StyleConfig
+from .loop import Cancel, Notice, Progress
+from .pipeline import PaintResult, paint
+
+Source = Union[str, "os.PathLike[str]", Image.Image]
+
+
+def _as_list(style: Source | Sequence[Source]) -> list[Source]:
+    if isinstance(style, (str, os.PathLike, Image.Image)):
+        return [style]
+    return list(style)
+
+
+def _init_source(config: StyleConfig) -> Source | None:
+    return None if config.init in ("content", "noise") else config.init
+
+
+def run(
+    content: Source,
+    style: Source | Sequence[Source],
+    *,
+    config: StyleConfig | None = None,
+    callback: Callable[[Progress], None] | None = None,
+    cancel: Cancel | None = None,
+    masks: Sequence[Source] | None = None,
+    max_pixels: int = 0,
+    **overrides: Any,
+) -> PaintResult:
+    """Like :func:`stylize`, but returns the full :class:`PaintResult` (tensor, steps, status).
+
+    ``masks`` (one per style) paint each painting only where its mask is
+    white; ``max_pixels`` bounds the inputs' declared size (0: the default).
+    The callback also receives :class:`Notice` events.
+    """
+    config = (config or StyleConfig()).with_options(**overrides)
+    styles = _as_list(style)
+    if not styles:
+        raise ValueError("at least one style image is needed")
+    max_pixels = max_pixels or im.DEFAULT_MAX_PIXELS
+
+    def load(source: Source, label: str) -> im.Loaded:
+        loaded = im.load(source, max_pixels=max_pixels, label=label)
+        for message in loaded.notices:
+            _tell(callback, message)
+        return loaded
+
+    loaded = load(content, "content")
+    photo = im.to_tensor(loaded.rgb)
+    if config.size > max(loaded.rgb.size):
+        _tell(callback, f"the photo is {loaded.rgb.size[0]}x{loaded.rgb.size[1]} px: upsampling it "
+              f"to {config.size} px on the long side")
+    paintings = [im.to_tensor(load(s, "style").rgb) for s in styles]
+    init = _init_source(config)
+    init_tensor = im.to_tensor(load(init, "init image").rgb) if init is not None else None
+    mask_tensors = None
+    if masks:
+        if len(masks) != len(styles):
+            raise ValueError(f"{len(masks)} mask(s) for {len(styles)} style(s): give one per style")
+        mask_tensors = [im.to_tensor(load(m, "mask").rgb).mean(1, keepdim=True) for m in masks]
+    result = paint(photo, paintings, config, init_image=init_tensor, masks=mask_tensors,
+                   callback=callback, cancel=cancel)
+    result.alpha = loaded.alpha
+    return result
+
+
+def _tell(callback: Callable[[Any], None] | None, message: str) -> None:
+    if callback is not None:
+        callback(Notice(message))
+
+
+def stylize(
+    content: Source,
+    style: Source | Sequence[Source],
+    *,
+    config: StyleConfig | None = None,
+    callback: Callable[[Progress], None] | None = None,
+    cancel: Cancel | None = None,
+    **overrides: Any,
+) -> Image.Image:
+    """Paint ``content`` in the style of ``style`` and return the picture.
+
+    ``content`` and ``style`` are paths or PIL images (``style`` may be a list
+    to blend several paintings). Options come from ``config`` (a
+    :class:`StyleConfig`) with ``overrides`` applied on top, e.g.
+    ``stylize("photo.jpg", "starry.jpg", size=256, steps=100)``. An unknown
+    option raises ``TypeError``; a bad value raises ``ValueError``.
+    ``callback`` receives a :class:`Progress` event each step; setting
+    ``cancel`` stops the run and returns the best picture so far.
+    """
+    result = run(content, style, config=config, callback=callback, cancel=cancel, **overrides)
+    return im.to_pil(result.image)

@@ -1,0 +1,93 @@
+"""``impasto info``, ``impasto redo`` and ``impasto serve``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from . import output, recipe as recipes
+from .cli import EXIT_OK, UsageError, _Parser
+from .config import StyleConfig
+from .errors import InputError
+
+
+def _read(picture: str) -> dict:
+    path = Path(picture)
+    if not path.is_file():
+        raise InputError(f"{picture}: file not found")
+    try:
+        recipe = output.read_recipe(path)
+    except Exception:
+        raise InputError(f"{picture}: not a picture impasto can read") from None
+    if recipe is None:
+        raise InputError(f"{picture}: no impasto recipe inside (was it made by impasto?)")
+    return recipe
+
+
+def info(args) -> int:
+    recipe = _read(args.picture)
+    if args.json:
+        print(json.dumps(recipe, indent=2, sort_keys=True))
+        return EXIT_OK
+    inputs = recipe.get("inputs", {})
+    print(f"made by impasto {recipe.get('impasto')} on {recipe.get('device')}"
+          f"{' (bf16)' if recipe.get('bf16') else ''}, {recipe.get('steps_run')} steps"
+          f"{', stopped: ' + recipe['stopped'] if recipe.get('stopped') else ''}")
+    content = inputs.get("content", {})
+    print(f"content: {content.get('path')}  sha256 {content.get('sha256', '')[:16]}")
+    for s in inputs.get("styles", []):
+        print(f"style:   {s.get('path')}  sha256 {s.get('sha256', '')[:16]}")
+    for m in inputs.get("masks", []):
+        print(f"mask:    {m.get('path')}  sha256 {m.get('sha256', '')[:16]}")
+    for key, value in sorted(recipe.get("options", {}).items()):
+        print(f"  {key} = {value}")
+    return EXIT_OK
+
+
+def redo(args) -> int:
+    from .run import execute
+
+    recipe = _read(args.picture)
+    try:
+        config = StyleConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                for k, v in recipe.get("options", {}).items()})
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{args.picture}: its recipe has options this version cannot use ({exc})") from None
+    for problem in recipes.changed_inputs(recipe):
+        print(f"impasto: warning: {problem}", file=sys.stderr)
+    inputs = recipe["inputs"]
+    styles = [s["path"] for s in inputs["styles"]]
+    masks = [m["path"] for m in inputs.get("masks", [])]
+    return execute(config, inputs["content"]["path"], styles, output_arg=args.output, masks=masks,
+                   overwrite=args.overwrite, quiet=args.quiet)
+
+
+def serve(args) -> int:
+    try:
+        from .web.server import serve as run_server
+    except ImportError as exc:
+        raise InputError(f"the studio needs the web extra: pip install 'impasto[web]' ({exc.name} missing)") from None
+    return run_server(host=args.host, port=args.port, data_dir=args.data_dir)
+
+
+def main(argv: list[str]) -> int:
+    parser = _Parser(prog="impasto", description="impasto's other commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("info", help="print the recipe stored in a picture")
+    p.add_argument("picture")
+    p.add_argument("--json", action="store_true", help="the whole recipe as JSON")
+    p.set_defaults(func=info)
+    p = sub.add_parser("redo", help="make a picture again from its recipe")
+    p.add_argument("picture")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=redo)
+    p = sub.add_parser("serve", help="start the local web studio")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--data-dir", default="impasto-studio", help="where uploads and results live")
+    p.set_defaults(func=serve)
+    args = parser.parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,134 @@
+"""Every option of a run, once: a typed, frozen dataclass with documented defaults.
+
+The CLI's flags and the web form are generated from these fields (their
+``metadata["help"]``), so a new option is added here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .weights import DEFAULT_WEIGHTS, LAYER_NAMES
+
+OPTIMIZERS = ("lbfgs", "adam")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16")
+POOLINGS = ("max", "avg")
+PRESERVE = ("none", "luminance", "histogram")
+QUALITIES = ("draft", "standard", "high")
+
+MIN_SIZE, MAX_SIZE = 16, 8192
+
+
+def _opt(default: Any, help: str, **extra: Any) -> Any:
+    if isinstance(default, (list, tuple)):
+        return field(default=tuple(default), metadata={"help": help, **extra})
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass(frozen=True)
+class StyleConfig:
+    """Options of one style-transfer run. Defaults give a good picture on any painting."""
+
+    size: int = _opt(512, "long side of the output in px", cli="--size")
+    steps: int = _opt(
+        0,
+        "total optimisation steps over all scales; 0 takes the quality preset's number",
+    )
+    quality: str = _opt(
+        "standard",
+        "preset for steps and scales: draft (a preview in seconds), standard, high (for prints)",
+        choices=QUALITIES,
+    )
+    start_size: int = _opt(
+        0,
+        "long side of the first, coarsest scale (0: the preset's; equal to --size for a single scale)",
+    )
+    content_weight: float = _opt(1.0, "weight of the content loss (relative error of relu4_2 features)")
+    style_weight: float = _opt(
+        10.0, "weight of the style loss (relative error of the Grams); same meaning for any painting and size"
+    )
+    tv_weight: float = _opt(10.0, "weight of the total-variation smoothness prior")
+    content_layers: tuple[str, ...] = _opt(("relu4_2",), "VGG-19 layers for the content", choices=LAYER_NAMES)
+    style_layers: tuple[str, ...] = _opt(
+        ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
+        "VGG-19 layers for the style, shallow to deep",
+        choices=LAYER_NAMES,
+    )
+    layer_weights: tuple[float, ...] = _opt(
+        (), "weight of each style layer (empty: equal); normalised to sum to 1"
+    )
+    style_weights: tuple[float, ...] = _opt(
+        (), "weight of each painting when several are given (empty: equal)"
+    )
+    style_scale: float = _opt(1.0, "size of the painting relative to the output: >1 larger strokes, <1 finer")
+    preserve_colors: str = _opt(
+        "none", "keep the photo's colours: luminance (style on brightness only) or histogram "
+        "(recolour the painting to the photo's palette first)", choices=PRESERVE,
+    )
+    optimizer: str = _opt("lbfgs", "optimiser of the pixels", choices=OPTIMIZERS)
+    learning_rate: float = _opt(0.0, "step size (0: the optimiser's default, 1 for lbfgs, 0.02 for adam)")
+    init: str = _opt("content", "start image: content, noise, or a path to an image")
+    pooling: str = _opt("max", "VGG pooling: max, or avg for smoother results", choices=POOLINGS)
+    seed: int = _opt(0, "random seed; the same seed, inputs and device give the same picture on CPU")
+    device: str = _opt("auto", "compute device: auto picks cuda, then mps, then cpu", choices=DEVICES)
+    precision: str = _opt(
+        "auto", "arithmetic: auto uses bf16 where the hardware is fast at it, else fp32", choices=PRECISIONS
+    )
+    weights: str = _opt(DEFAULT_WEIGHTS, "VGG-19 weights: vgg19-caffe, vgg19-torchvision or a .pth path")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):  # accept lists, keep the dataclass hashable
+                object.__setattr__(self, f.name, tuple(value))
+        self._validate()
+
+    def _validate(self) -> None:
+        def need(ok: bool, name: str, allowed: str) -> None:
+            if not ok:
+                raise ValueError(f"{name}={getattr(self, name)!r} is invalid: {allowed}")
+
+        for name in ("size", "steps", "start_size", "seed"):
+            need(isinstance(getattr(self, name), int) and not isinstance(getattr(self, name), bool),
+                 name, "must be an integer")
+        need(MIN_SIZE <= self.size <= MAX_SIZE, "size", f"must be between {MIN_SIZE} and {MAX_SIZE}")
+        need(self.steps >= 0, "steps", "must be at least 1 (or 0 for the preset's number)")
+        need(self.start_size == 0 or MIN_SIZE <= self.start_size, "start_size",
+             f"must be 0 or at least {MIN_SIZE}")
+        for name in ("content_weight", "style_weight", "tv_weight", "learning_rate"):
+            value = getattr(self, name)
+            need(isinstance(value, (int, float)) and math.isfinite(value) and value >= 0,
+                 name, "must be a finite number >= 0")
+        need(isinstance(self.style_scale, (int, float)) and math.isfinite(self.style_scale)
+             and 0.05 <= self.style_scale <= 8, "style_scale", "must be between 0.05 and 8")
+        for name, choices in (("preserve_colors", PRESERVE), ("optimizer", OPTIMIZERS), ("device", DEVICES), ("precision", PRECISIONS),
+                              ("pooling", POOLINGS), ("quality", QUALITIES)):
+            need(getattr(self, name) in choices, name, f"allowed: {', '.join(choices)}")
+        for name in ("content_layers", "style_layers"):
+            layers = getattr(self, name)
+            need(len(layers) > 0 and all(x in LAYER_NAMES for x in layers), name,
+                 "must name VGG-19 layers such as relu1_1 ... relu5_4")
+        need(not self.layer_weights or len(self.layer_weights) == len(self.style_layers),
+             "layer_weights", "needs one weight per style layer")
+        for name in ("layer_weights", "style_weights"):
+            values = getattr(self, name)
+            need(all(math.isfinite(v) and v >= 0 for v in values) and (not values or sum(values) > 0),
+                 name, "must be finite numbers >= 0, not all zero")
+        need(self.content_weight + self.style_weight > 0, "style_weight",
+             "content_weight and style_weight cannot both be 0")
+        need(isinstance(self.init, str) and self.init != "", "init", "content, noise or an image path")
+
+    def with_options(self, **overrides: Any) -> "StyleConfig":
+        """A copy with ``overrides``; unknown names raise ``TypeError``."""
+        unknown = sorted(set(overrides) - {f.name for f in fields(self)})
+        if unknown:
+            known = ", ".join(f.name for f in fields(self))
+            raise TypeError(f"unknown option(s) {', '.join(unknown)}; known: {known}")
+        return replace(self, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+                for f in fields(self)}

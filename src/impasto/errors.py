@@ -1,0 +1,17 @@
+"""Exceptions that carry a message meant for the user.
+
+The CLI prints their text as one line and exits with status 2; anything else
+is a bug and exits with status 1.
+"""
+
+
+class ImpastoError(Exception):
+    """Base class of every error impasto raises on purpose."""
+
+
+class InputError(ImpastoError, ValueError):
+    """A file, path or value the user gave cannot be used."""
+
+
+class NonFiniteLoss(ImpastoError, ArithmeticError):
+    """The loss became NaN or infinite; the last good picture is kept."""

@@ -1,0 +1,158 @@
+"""The optimisation loop: gradient descent on the pixels of one scale.
+
+Progress is data: every step emits a :class:`Progress` event to a callback.
+Cancelling is a flag (:class:`Cancel`) checked once per step; the loop then
+returns the best image so far. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from .objective import Objective
+
+#: Default step sizes: L-BFGS's quasi-Newton step is already well scaled; Adam
+#: moves pixels in [0, 1], where 0.02 per step is visible yet stable.
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
+LBFGS_HISTORY = 50
+
+
+class Cancel:
+    """A flag another thread (a signal handler, a web request) sets to stop a run."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step's report. ``image()`` returns the best image so far (a copy, NCHW)."""
+
+    step: int  # steps done so far, over all scales
+    total: int  # steps planned over all scales
+    scale: int  # 1-based index of the current scale
+    scales: int
+    size: tuple[int, int]  # (h, w) of the current scale
+    loss: float
+    content: float
+    style: float
+    tv: float
+    best: float
+    elapsed: float  # seconds since the run started
+    image: Callable[[], torch.Tensor] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that is not an error (e.g. an input was upsampled)."""
+
+    message: str
+
+
+@dataclass
+class ScaleResult:
+    image: torch.Tensor
+    loss: float
+    steps: int
+    stopped: str | None  # None, "cancelled" or "nonfinite"
+
+
+@dataclass
+class RunClock:
+    """Shared between scales so events count steps and time over the whole run."""
+
+    total: int
+    scales: int
+    start: float = field(default_factory=time.perf_counter)
+    done: int = 0
+
+
+def optimise(
+    objective: Objective,
+    init: torch.Tensor,
+    steps: int,
+    *,
+    optimizer: str = "lbfgs",
+    lr: float = 0.0,
+    clock: RunClock | None = None,
+    scale: int = 1,
+    callback: Callable[[Progress], None] | None = None,
+    cancel: Cancel | None = None,
+) -> ScaleResult:
+    """Run ``steps`` optimiser steps from ``init``; return the lowest-loss image seen."""
+    clock = clock or RunClock(total=steps, scales=1)
+    lr = lr or DEFAULT_LR[optimizer]
+    # NCHW-contiguous: L-BFGS flattens the gradient with .view(), which channels_last breaks.
+    x = init.detach().clone().contiguous().requires_grad_(True)
+    best = {"loss": math.inf, "image": x.detach().clone(), "parts": None}
+    last: dict = {}
+
+    def evaluate() -> torch.Tensor:
+        parts = objective(x)
+        loss = parts.total
+        last["parts"] = parts
+        value = float(loss.detach())
+        last["value"] = value
+        if math.isfinite(value) and value < best["loss"]:
+            best["loss"], best["image"] = value, x.detach().clone()
+        return loss
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        loss = evaluate()
+        if math.isfinite(last["value"]):
+            loss.backward()
+        else:  # a zero gradient makes L-BFGS stop instead of spreading NaNs into its history
+            x.grad = torch.zeros_like(x)
+        return loss
+
+    if optimizer == "lbfgs":
+        # One function evaluation per step and no line search, as in the classic tools:
+        # each step is then one forward+backward pass, which keeps steps equal in cost.
+        opt = torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=LBFGS_HISTORY,
+                                tolerance_grad=-1, tolerance_change=-1)
+    else:
+        opt = torch.optim.Adam([x], lr=lr)
+
+    stopped = None
+    done = 0
+    for _ in range(steps):
+        if cancel is not None and cancel.is_set():
+            stopped = "cancelled"
+            break
+        opt.step(closure)
+        if optimizer == "adam":
+            with torch.no_grad():
+                x.clamp_(0, 1)  # Adam has no reason to stay in range; keep it there
+        done += 1
+        clock.done += 1
+        if not math.isfinite(last["value"]):
+            stopped = "nonfinite"
+            break
+        if callback is not None:
+            parts = last["parts"]
+            snapshot = best["image"]
+            callback(Progress(
+                step=clock.done, total=clock.total, scale=scale, scales=clock.scales,
+                size=tuple(x.shape[-2:]), loss=last["value"], content=parts.content,
+                style=parts.style, tv=parts.tv, best=best["loss"],
+                elapsed=time.perf_counter() - clock.start,
+                image=lambda snapshot=snapshot: snapshot.clamp(0, 1).contiguous(),
+            ))
+    if stopped is None and done:
+        # The last step's update has not been scored yet: score it so it can win.
+        with torch.no_grad():
+            evaluate()
+    return ScaleResult(best["image"].clamp(0, 1).contiguous(), best["loss"], done, stopped)

@@ -1,0 +1,91 @@
+"""The losses of Gatys et al., as pure functions of tensors.
+
+Departures from the paper, and why:
+
+* The Gram matrix is averaged over positions (divided by H*W) instead of
+  summed. The paper's 1/(4 N^2 M^2) factor does the same job inside the
+  loss; putting it in the Gram makes the style *statistic* independent of the
+  image size, so a painting's targets can be computed at one size and used
+  at another, and several paintings can be blended.
+* The optimisation loop scales each layer's loss by the mean square of its
+  target (see :func:`normalizers`). A raw MSE differs by orders of magnitude
+  between layers and between paintings (a dark, smooth painting has tiny
+  Grams), which is why the classic tools' weights must be re-tuned per
+  painting and size. Relative errors make one ``style_weight`` mean the same
+  strength everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+
+
+def gram(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Channel correlations ``F F^T / (H W)`` of NCHW features, shape N x C x C.
+
+    With a ``mask`` (N x 1 x H x W, weights in [0, 1] at this layer's
+    resolution) positions are weighted by it and the average is over the
+    mask's total weight: the statistic of just the masked region.
+    """
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w).float()  # accumulate in fp32 even under autocast
+    if mask is None:
+        return torch.bmm(flat, flat.transpose(1, 2)) / (h * w)
+    m = mask.reshape(n, 1, h * w).float()
+    weighted = flat * m
+    return torch.bmm(weighted, flat.transpose(1, 2)) / m.sum().clamp_min(1e-8)
+
+
+def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean squared error, computed in fp32."""
+    return torch.mean((a.float() - b.float()) ** 2)
+
+
+def content_loss(
+    features: Mapping[str, torch.Tensor],
+    targets: Mapping[str, torch.Tensor],
+    weights: Mapping[str, float],
+) -> torch.Tensor:
+    """Weighted sum over layers of the MSE between feature maps."""
+    return sum((weights[k] * mse(features[k], targets[k]) for k in targets), torch.zeros(()))
+
+
+def style_loss(
+    grams: Mapping[str, torch.Tensor],
+    targets: Mapping[str, torch.Tensor],
+    weights: Mapping[str, float],
+) -> torch.Tensor:
+    """Weighted sum over layers of the MSE between Gram matrices."""
+    return sum((weights[k] * mse(grams[k], targets[k]) for k in targets), torch.zeros(()))
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between neighbouring pixels (an L2 smoothness prior).
+
+    Averaged rather than summed so the value does not grow with image size.
+    """
+    dx = image[..., :, 1:] - image[..., :, :-1]
+    dy = image[..., 1:, :] - image[..., :-1, :]
+    return dx.pow(2).mean() + dy.pow(2).mean()
+
+
+def normalizers(
+    targets: Mapping[str, torch.Tensor], layer_weights: Mapping[str, float]
+) -> dict[str, float]:
+    """Per-layer weights divided by the mean square of the layer's target.
+
+    The loss then measures a *relative* error (0 = perfect, 1 = as far off as
+    an all-zero output), whatever the painting, the photo or the size.
+    """
+    return {
+        k: float(layer_weights[k]) / max(float(targets[k].float().pow(2).mean()), 1e-12)
+        for k in targets
+    }
+
+
+def blend(stats: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float]) -> dict[str, torch.Tensor]:
+    """Weighted average of several paintings' per-layer statistics (weights sum to 1)."""
+    total = float(sum(weights))
+    return {k: sum(w / total * s[k] for s, w in zip(stats, weights)) for k in stats[0]}

@@ -1,0 +1,122 @@
+"""The function being minimised: features of an image -> weighted losses.
+
+Targets (the photo's features, the paintings' Grams) are computed once per
+scale under ``torch.inference_mode`` and then only read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from . import losses
+from .features import VGGFeatures
+
+
+@dataclass(frozen=True)
+class Parts:
+    """One evaluation's loss terms, already weighted (``total`` is their sum)."""
+
+    total: torch.Tensor
+    content: float
+    style: float
+    tv: float
+
+
+def autocast(device: torch.device, bf16: bool):
+    """bf16 autocast for the network where asked; a no-op context otherwise."""
+    if not bf16:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def downsample_mask(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A 1x1xHxW mask brought to a feature map's resolution (area average keeps soft edges)."""
+    return F.adaptive_avg_pool2d(mask, like.shape[-2:])
+
+
+class Objective:
+    """Content + style + TV loss of an image, for one scale."""
+
+    def __init__(
+        self,
+        net: VGGFeatures,
+        content: torch.Tensor | None,
+        styles: Sequence[torch.Tensor],
+        *,
+        content_layers: Sequence[str],
+        style_layers: Sequence[str],
+        layer_weights: Sequence[float],
+        blend: Sequence[float],
+        content_weight: float,
+        style_weight: float,
+        tv_weight: float,
+        bf16: bool = False,
+        masks: Sequence[torch.Tensor] | None = None,
+    ) -> None:
+        self.net = net
+        self.content_layers = tuple(content_layers)
+        self.style_layers = tuple(style_layers)
+        self.layers = tuple(dict.fromkeys(self.content_layers + self.style_layers))
+        self.tv_weight = tv_weight
+        self.bf16 = bf16
+        self.masks = list(masks) if masks else None
+        device = next(net.parameters()).device
+        self.device = device
+        with torch.inference_mode():
+            if content is not None and content_weight > 0:
+                feats = self._features(content)
+                self.content_targets = {k: feats[k].float().clone() for k in self.content_layers}
+                unit = {k: content_weight / len(self.content_layers) for k in self.content_layers}
+                self.content_w = losses.normalizers(self.content_targets, unit)
+            else:
+                self.content_targets, self.content_w = {}, {}
+            per_style = [self._style_stats(s) for s in styles]
+            if self.masks:
+                # Guided Grams: each painting is matched only inside its own region, so the
+                # targets stay separate and each gets its own weight (Gatys et al. 2017).
+                self.style_targets = per_style
+                shares = [b / sum(blend) for b in blend]
+            else:
+                self.style_targets = [losses.blend(per_style, blend)] if per_style else []
+                shares = [1.0] if per_style else []
+            total = sum(layer_weights)
+            unit = {k: style_weight * w / total for k, w in zip(self.style_layers, layer_weights)}
+            self.style_w = [
+                {k: v * share for k, v in losses.normalizers(t, unit).items()}
+                for t, share in zip(self.style_targets, shares)
+            ]
+
+    def _features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        with autocast(self.device, self.bf16):
+            return self.net(image, self.layers)
+
+    def _style_stats(self, style: torch.Tensor) -> dict[str, torch.Tensor]:
+        with autocast(self.device, self.bf16):
+            feats = self.net(style, self.style_layers)
+        return {k: losses.gram(feats[k]).clone() for k in self.style_layers}
+
+    def __call__(self, image: torch.Tensor) -> Parts:
+        feats = self._features(image)
+        content = losses.content_loss(feats, self.content_targets, self.content_w)
+        style = torch.zeros((), device=image.device)
+        for i, (targets, weights) in enumerate(zip(self.style_targets, self.style_w)):
+            if self.masks:
+                grams = {k: losses.gram(feats[k], downsample_mask(self.masks[i], feats[k]))
+                         for k in self.style_layers}
+            else:
+                grams = {k: losses.gram(feats[k]) for k in self.style_layers}
+            style = style + losses.style_loss(grams, targets, weights)
+        tv = self.tv_weight * losses.total_variation(image) if self.tv_weight else torch.zeros(())
+        total = content.to(image.device) + style + tv.to(image.device)
+        return Parts(total, float(content.detach()), float(style.detach()), float(tv.detach()))
+
+
+def style_layer_weights(config_weights: Sequence[float], layers: Sequence[str]) -> list[float]:
+    """The configured per-layer style weights, or equal ones."""
+    return list(config_weights) if config_weights else [1.0] * len(layers)
+

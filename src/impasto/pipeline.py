@@ -1,0 +1,99 @@
+"""A whole run: scales, targets per scale, the loop at each, colour handling.
+
+Works on tensors only (package convention: float32 NCHW RGB in [0, 1]).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from . import color, device as devices, features, image as im, schedule
+from .config import StyleConfig
+from .loop import Cancel, Progress, RunClock, optimise
+from .objective import Objective, style_layer_weights
+
+
+@dataclass
+class PaintResult:
+    image: torch.Tensor  # 1x3xHxW in [0, 1], on the CPU
+    loss: float  # best loss at the final scale reached
+    steps: int  # steps actually run
+    stopped: str | None  # None, "cancelled" or "nonfinite"
+    device: str
+    bf16: bool
+    plan: list[tuple[int, int]] = field(default_factory=list)
+    alpha: object = None  # the photo's alpha channel (PIL "L"), re-applied on output
+
+
+def build_network(config: StyleConfig, device: torch.device) -> features.VGGFeatures:
+    layers = tuple(config.content_layers) + tuple(config.style_layers)
+    net = features.build(config.weights, layers, config.pooling)
+    return net.to(device=device, memory_format=torch.channels_last)
+
+
+def _initial(config: StyleConfig, content: torch.Tensor, init_image: torch.Tensor | None,
+             gen: torch.Generator) -> torch.Tensor:
+    if init_image is not None:
+        return im.resize(init_image, tuple(content.shape[-2:]))
+    if config.init == "noise":
+        # Mid-grey plus small noise: a neutral start that lets the style choose the colours.
+        noise = torch.randn(content.shape, generator=gen, dtype=torch.float32)
+        return (0.5 + 0.1 * noise).clamp(0, 1).to(content.device)
+    return content.clone()
+
+
+def paint(
+    content: torch.Tensor,
+    styles: Sequence[torch.Tensor],
+    config: StyleConfig,
+    *,
+    init_image: torch.Tensor | None = None,
+    masks: Sequence[torch.Tensor] | None = None,
+    callback: Callable[[Progress], None] | None = None,
+    cancel: Cancel | None = None,
+    net: features.VGGFeatures | None = None,
+) -> PaintResult:
+    """Paint ``content`` in the style of ``styles`` (blended), coarse to fine."""
+    dev = devices.pick(config.device)
+    bf16 = devices.use_bf16(config.precision, dev)
+    net = net if net is not None else build_network(config, dev)
+    gen = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)
+    blend = list(config.style_weights) if config.style_weights else [1.0] * len(styles)
+    if len(blend) != len(styles):
+        raise ValueError(f"style_weights has {len(blend)} weights for {len(styles)} paintings")
+
+    # Colour preservation changes what the network sees, not the loop.
+    net_content, net_styles = color.prepare(config.preserve_colors, content, styles)
+    steps_plan = schedule.plan(config)
+    clock = RunClock(total=sum(n for _, n in steps_plan), scales=len(steps_plan))
+    x: torch.Tensor | None = None
+    result = None
+    h0, w0 = content.shape[-2:]
+    for index, (long_side, steps) in enumerate(steps_plan, start=1):
+        size = im.fit_size(w0, h0, long_side)
+        c = im.resize(net_content, size).to(dev)
+        style_long = max(16, round(long_side * config.style_scale))
+        s = [im.resize(p, im.fit_size(p.shape[-1], p.shape[-2], style_long)).to(dev)
+             for p in net_styles]
+        m = [im.resize(mask, size).to(dev)[:, :1] for mask in masks] if masks else None
+        objective = Objective(
+            net, c, s,
+            content_layers=config.content_layers, style_layers=config.style_layers,
+            layer_weights=style_layer_weights(config.layer_weights, config.style_layers),
+            blend=blend, content_weight=config.content_weight, style_weight=config.style_weight,
+            tv_weight=config.tv_weight, bf16=bf16, masks=m,
+        )
+        start = _initial(config, c, init_image, gen) if x is None else im.resize(x, size).to(dev)
+        result = optimise(objective, start, steps, optimizer=config.optimizer,
+                          lr=config.learning_rate, clock=clock, scale=index,
+                          callback=callback, cancel=cancel)
+        x = result.image
+        if result.stopped:
+            break
+    assert result is not None and x is not None
+    out = color.finish(config.preserve_colors, x.float().cpu(), content)
+    return PaintResult(out, result.loss, clock.done, result.stopped, str(dev), bf16, steps_plan)

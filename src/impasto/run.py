@@ -1,0 +1,138 @@
+"""The paint command: checks before work, progress bar, safe writing, interrupts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import output, recipe as recipes
+from .api import run
+from .cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, config_from, install_interrupt_handlers
+from .config import StyleConfig
+from .errors import InputError
+from .loop import Cancel, Notice, Progress
+
+
+def default_output(content: str, style: str) -> Path:
+    """CONTENT-STYLE.png in the current folder, with -2, -3... so nothing is overwritten."""
+    stem = f"{Path(content).stem}-{Path(style).stem}"
+    candidate = Path(f"{stem}.png")
+    n = 2
+    while candidate.exists():
+        candidate = Path(f"{stem}-{n}.png")
+        n += 1
+    return candidate
+
+
+def check_output(out: Path, inputs: list[str], overwrite: bool) -> None:
+    """Refuse, before any work, an output that would clobber an input or an existing file."""
+    output.format_for(out)
+    resolved = out.resolve()
+    for source in inputs:
+        if Path(source).exists() and Path(source).resolve() == resolved:
+            raise InputError(f"output {out} is one of the inputs: choose another name")
+    if out.is_dir():
+        raise InputError(f"output {out} is a directory")
+    if out.exists() and not overwrite:
+        raise InputError(f"output {out} exists: pass --overwrite to replace it")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"output folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"output folder {folder} is not writable")
+
+
+def intermediate_path(out: Path, step: int) -> Path:
+    return out.with_name(f"{out.stem}-step{step:04d}.png")
+
+
+class Reporter:
+    """Turns loop events into a progress bar, notices and --save-every files."""
+
+    def __init__(self, out: Path, save_every: int, quiet: bool, recipe_base: dict) -> None:
+        self.out, self.save_every, self.quiet = out, save_every, quiet
+        self.recipe_base = recipe_base
+        self.bar: tqdm | None = None
+
+    def __call__(self, event: Progress | Notice) -> None:
+        if isinstance(event, Notice):
+            self.say(event.message)
+            return
+        if self.bar is None and not self.quiet:
+            self.bar = tqdm(total=event.total, unit="step", dynamic_ncols=True, file=sys.stderr,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} "
+                            "[{elapsed}<{remaining}, {rate_fmt}]")
+        if self.bar is not None:
+            h, w = event.size
+            self.bar.set_description_str(
+                f"scale {event.scale}/{event.scales} {w}x{h} loss {event.loss:.4g}", refresh=False)
+            self.bar.update(event.step - self.bar.n)
+        if self.save_every and event.step % self.save_every == 0:
+            path = intermediate_path(self.out, event.step)
+            output.save(event.image(), path, recipe=self.recipe_base)
+
+    def say(self, message: str) -> None:
+        if self.quiet:
+            return
+        (self.bar.write if self.bar is not None else lambda m: print(m, file=sys.stderr))(
+            f"impasto: {message}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def paint_command(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    if args.save_every < 0:
+        raise UsageError("--save-every must be 0 or a positive number of steps")
+    if not 1 <= args.jpeg_quality <= 100:
+        raise UsageError("--jpeg-quality must be between 1 and 100")
+    if args.max_pixels < 1:
+        raise UsageError("--max-pixels must be positive")
+    return execute(config, args.content, args.styles, output_arg=args.output, masks=args.mask or [],
+                   overwrite=args.overwrite, save_every=args.save_every, quiet=args.quiet,
+                   jpeg_quality=args.jpeg_quality, tiff16=args.tiff16, max_pixels=args.max_pixels)
+
+
+def execute(config: StyleConfig, content: str, styles: list[str], *, output_arg: str | None,
+            masks: list[str], overwrite: bool = False, save_every: int = 0, quiet: bool = False,
+            jpeg_quality: int = 95, tiff16: bool = False, max_pixels: int = 0) -> int:
+    out = Path(output_arg) if output_arg else default_output(content, styles[0])
+    inputs = [content, *styles, *masks] + ([config.init] if config.init not in ("content", "noise") else [])
+    check_output(out, inputs, overwrite)
+    if masks and len(masks) != len(styles):
+        raise UsageError(f"{len(masks)} --mask for {len(styles)} style(s): give one mask per style")
+    cancel = Cancel()
+    interrupted: list[int] = []
+
+    def on_interrupt(signum: int) -> None:
+        interrupted.append(signum)
+        cancel.set()
+
+    install_interrupt_handlers(on_interrupt)
+    base = {"impasto": recipes.__version__, "options": config.to_dict()}
+    reporter = Reporter(out, save_every, quiet, base)
+    try:
+        result = run(content, styles, config=config, callback=reporter, cancel=cancel,
+                     masks=masks or None, max_pixels=max_pixels)
+    finally:
+        reporter.close()
+    meta = recipes.build(config, content, styles, masks=masks, device=result.device, bf16=result.bf16,
+                         steps=result.steps, stopped=result.stopped)
+    output.save(result.image, out, recipe=meta, quality=jpeg_quality, bits16=tiff16,
+                alpha=result.alpha)
+    if result.stopped == "nonfinite":
+        reporter.say(f"the loss became NaN or infinite after {result.steps} steps; "
+                     f"kept the last good picture: {out}")
+        return 1
+    if result.stopped == "cancelled" or interrupted:
+        reporter.say(f"interrupted after {result.steps} steps; best picture so far written to {out}")
+        return EXIT_INTERRUPTED
+    print(f"wrote {out}")
+    return EXIT_OK
