@@ -38,7 +38,7 @@ class Cancel:
 
 @dataclass(frozen=True)
 class Progress:
-    """One step's report. ``image()`` returns the best image so far (a copy, NCHW)."""
+    """One step's report. ``image()`` returns the best image so far (NCHW; read, do not modify)."""
 
     step: int  # steps done so far, over all scales
     total: int  # steps planned over all scales
@@ -95,7 +95,7 @@ def optimise(
     clock = clock or RunClock(total=steps, scales=1)
     lr = lr or DEFAULT_LR[optimizer]
     # NCHW-contiguous: L-BFGS flattens the gradient with .view(), which channels_last breaks.
-    x = init.detach().clone().contiguous().requires_grad_(True)
+    x = init.detach().clone().clamp(0, 1).contiguous().requires_grad_(True)
     best = {"loss": math.inf, "image": x.detach().clone(), "parts": None}
     last: dict = {}
 
@@ -133,9 +133,10 @@ def optimise(
             stopped = "cancelled"
             break
         opt.step(closure)
-        if optimizer == "adam":
-            with torch.no_grad():
-                x.clamp_(0, 1)  # Adam has no reason to stay in range; keep it there
+        with torch.no_grad():
+            # Projected descent: pixels stay in [0, 1], so every image scored is one we
+            # could save, and the best one's loss is the loss of the picture we return.
+            x.clamp_(0, 1)
         done += 1
         clock.done += 1
         if not math.isfinite(last["value"]):
@@ -149,10 +150,10 @@ def optimise(
                 size=tuple(x.shape[-2:]), loss=last["value"], content=parts.content,
                 style=parts.style, tv=parts.tv, best=best["loss"],
                 elapsed=time.perf_counter() - clock.start,
-                image=lambda snapshot=snapshot: snapshot.clamp(0, 1).contiguous(),
+                image=lambda snapshot=snapshot: snapshot,
             ))
     if stopped is None and done:
         # The last step's update has not been scored yet: score it so it can win.
         with torch.no_grad():
             evaluate()
-    return ScaleResult(best["image"].clamp(0, 1).contiguous(), best["loss"], done, stopped)
+    return ScaleResult(best["image"], best["loss"], done, stopped)

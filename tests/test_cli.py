@@ -1,0 +1,124 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from impasto import output
+from impasto.cli import main
+
+FAST = ["--size", "40", "--steps", "3", "--start-size", "40", "-q"]
+
+
+def run_cli(args, capsys):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_paints_and_writes_with_a_recipe(files, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    code, stdout, err = run_cli([files["content"], files["style"], "-o", out, *FAST], capsys)
+    assert code == 0 and f"wrote {out}" in stdout
+    assert Image.open(out).size == (40, 30)
+    recipe = output.read_recipe(out)
+    assert recipe["options"]["size"] == 40 and recipe["steps_run"] == 3
+    assert recipe["inputs"]["content"]["sha256"] == output.sha256(files["content"])
+
+
+def test_help_documents_every_option_with_its_default(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert exit_.value.code == 0
+    for flag in ("--size", "--steps", "--content-weight", "--style-weight", "--tv-weight", "--optimizer",
+                 "--init", "--seed", "--device", "--weights", "--save-every", "--quiet"):
+        assert flag in text
+    assert "(default: 512)" in text and "(default: lbfgs)" in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--optimizer", "sgd"], "invalid choice"),
+    (["--size", "3"], "size=3 is invalid"),
+    (["--style-weight", "-1"], "style_weight"),
+    (["--style-weight", "nan"], "finite"),
+    (["--steps", "-2"], "steps"),
+    (["--weights", "vgg-unknown"], "unknown weights"),
+    (["--init", "/no/such.png"], "file not found"),
+    (["--device", "cuda"], "no CUDA GPU") if not __import__("torch").cuda.is_available() else (["--size", "2"], "size"),
+])
+def test_bad_usage_exits_2_with_one_line(files, tmp_path, capsys, args, message):
+    out = tmp_path / "never.png"
+    code, _, err = run_cli([files["content"], files["style"], "-o", out, *FAST, *args], capsys)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_missing_input_and_existing_output(files, tmp_path, capsys):
+    code, _, err = run_cli([tmp_path / "nope.jpg", files["style"], "-o", tmp_path / "o.png", *FAST], capsys)
+    assert code == 2 and "nope.jpg: file not found" in err
+    existing = tmp_path / "keep.png"
+    existing.write_bytes(b"precious")
+    code, _, err = run_cli([files["content"], files["style"], "-o", existing, *FAST], capsys)
+    assert code == 2 and "--overwrite" in err and existing.read_bytes() == b"precious"
+    code, _, err = run_cli([files["content"], files["style"], "-o", files["content"], *FAST, "--overwrite"], capsys)
+    assert code == 2 and "one of the inputs" in err
+
+
+def test_save_every_writes_resumable_intermediates(files, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    code, _, _ = run_cli([files["content"], files["style"], "-o", out, *FAST, "--save-every", "1"], capsys)
+    assert code == 0
+    steps = sorted(tmp_path.glob("o-step*.png"))
+    assert [p.name for p in steps] == ["o-step0001.png", "o-step0002.png", "o-step0003.png"]
+    resumed = tmp_path / "resumed.png"
+    code, _, _ = run_cli([files["content"], files["style"], "-o", resumed, *FAST, "--init", steps[-1]], capsys)
+    assert code == 0 and resumed.exists()
+
+
+def test_default_output_name_never_overwrites(files, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli([files["content"], files["style"], *FAST], capsys)[0] == 0
+    assert run_cli([files["content"], files["style"], *FAST], capsys)[0] == 0
+    assert (tmp_path / "photo-painting.png").exists() and (tmp_path / "photo-painting-2.png").exists()
+
+
+def test_info_and_redo(files, tmp_path, capsys):
+    out = tmp_path / "o.png"
+    assert run_cli([files["content"], files["style"], "-o", out, *FAST], capsys)[0] == 0
+    code, text, _ = run_cli(["info", out], capsys)
+    assert code == 0 and "photo.png" in text and "size = 40" in text
+    again = tmp_path / "again.png"
+    code, _, err = run_cli(["redo", out, "-o", again, "-q"], capsys)
+    assert code == 0 and np.array_equal(np.asarray(Image.open(again)), np.asarray(Image.open(out)))
+    Image.new("RGB", (50, 40), "red").save(files["content"])  # the photo changes
+    code, _, err = run_cli(["redo", out, "-o", tmp_path / "third.png", "-q"], capsys)
+    assert code == 0 and "has changed" in err
+    code, _, err = run_cli(["info", files["style"]], capsys)
+    assert code == 2 and "no impasto recipe" in err
+
+
+def test_sigint_writes_the_best_picture_so_far(files, tmp_path):
+    out = tmp_path / "interrupted.png"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "impasto.cli", str(files["content"]), str(files["style"]), "-o", str(out),
+         "--size", "64", "--steps", "500", "--start-size", "64", "--save-every", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "interrupted-step0002.png").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted after" in stderr and "Traceback" not in stderr
+    img = Image.open(out)
+    img.load()
+    assert img.size == (64, 48)
+    assert output.read_recipe(out)["stopped"] == "cancelled"

@@ -1,0 +1,70 @@
+import pytest
+import torch
+
+from impasto import features, weights as W
+from impasto.errors import InputError
+
+
+def test_layer_names_follow_vgg19():
+    names = W.LAYER_NAMES
+    assert names.index("relu1_1") == 1 and names.index("pool1") == 4
+    assert names.count("pool3") == 1 and "relu5_4" in names
+    assert len([n for n in names if n.startswith("conv")]) == 16
+
+
+def test_cut_after_deepest_layer_needed():
+    net = features.build("vgg19-caffe", ["relu1_1", "relu3_1"])
+    assert net.names[-1] == "relu3_1"
+    assert len(net.layers) == W.LAYER_NAMES.index("relu3_1") + 1
+
+
+def test_outputs_have_expected_shapes(net):
+    x = torch.rand(1, 3, 64, 48)
+    out = net(x, ["relu1_1", "relu4_2", "relu5_1"])
+    assert out["relu1_1"].shape == (1, 64, 64, 48)
+    assert out["relu4_2"].shape == (1, 512, 8, 6)
+    assert out["relu5_1"].shape == (1, 512, 4, 3)
+    assert (out["relu1_1"] >= 0).all()
+
+
+def test_parameters_are_frozen_and_only_the_image_gets_a_gradient(net):
+    assert all(not p.requires_grad for p in net.parameters())
+    x = torch.rand(1, 3, 32, 32, requires_grad=True)
+    net(x, ["relu4_2"])["relu4_2"].pow(2).mean().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_colour_conversion_to_caffe_space(net):
+    x = torch.zeros(1, 3, 2, 2)
+    x[:, 0] = 1.0  # pure red
+    y = net.preprocess(x)
+    # Caffe wants BGR, 0-255, mean subtracted: red ends up in the last channel.
+    assert torch.allclose(y[0, :, 0, 0], torch.tensor([-103.939, -116.779, 255 - 123.68]), atol=1e-3)
+
+
+def test_real_weights_respond_to_structure(net):
+    # A flat image and a textured one must give clearly different deep features.
+    flat = torch.full((1, 3, 64, 64), 0.5)
+    textured = flat + 0.3 * torch.sign(torch.sin(torch.arange(64.0) / 2)).view(1, 1, 1, 64)
+    a = net(flat, ["relu3_1"])["relu3_1"]
+    b = net(textured.clamp(0, 1), ["relu3_1"])["relu3_1"]
+    assert (a - b).abs().mean() > 0.1 * a.abs().mean()
+
+
+def test_average_pooling_option():
+    net = features.build("vgg19-caffe", ["relu2_1"], pooling="avg")
+    assert isinstance(net.layers[W.LAYER_NAMES.index("pool1")], torch.nn.AvgPool2d)
+
+
+def test_bad_layer_and_pooling_are_refused():
+    with pytest.raises(InputError, match="unknown VGG-19 layer"):
+        features.build("vgg19-caffe", ["relu9_9"])
+    with pytest.raises(InputError, match="pooling"):
+        features.build("vgg19-caffe", ["relu1_1"], pooling="median")
+
+
+def test_deeper_layer_than_cut_is_an_error():
+    net = features.build("vgg19-caffe", ["relu1_1"])
+    with pytest.raises(InputError, match="beyond"):
+        net(torch.rand(1, 3, 16, 16), ["relu2_1"])

@@ -1,0 +1,150 @@
+"""Input handling over a corpus of broken and unusual files made here."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageCms
+
+from impasto import image as im
+from impasto.cli import main
+from impasto.errors import InputError
+from conftest import gradient_image
+
+
+def _jpeg_bytes(img=None) -> bytes:
+    buf = io.BytesIO()
+    (img or gradient_image()).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _png_with_huge_declared_size() -> bytes:
+    """A valid PNG header claiming 100000 x 100000 px (a decompression bomb)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buf, "PNG")
+    data = bytearray(buf.getvalue())
+    data[16:24] = struct.pack(">II", 100_000, 100_000)  # IHDR width and height
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))  # IHDR's CRC
+    return bytes(data)
+
+
+BAD = {
+    "zero.jpg": (b"", "file is empty"),
+    "text.jpg": (b"hello, I am not a picture\n" * 10, "not an image"),
+    "truncated.jpg": (_jpeg_bytes()[:300], "damaged or truncated"),
+    "huge.png": (_png_with_huge_declared_size(), "over the limit"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_files_get_one_line_naming_the_file(tmp_path, name):
+    data, message = BAD[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(InputError) as err:
+        im.load(path)
+    assert message in str(err.value) and name in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", sorted(BAD) + ["missing.jpg", "folder", "tiny.png", "strip.png"])
+def test_cli_refuses_bad_content_cleanly(tmp_path, capsys, files, name):
+    path = tmp_path / name
+    if name in BAD:
+        path.write_bytes(BAD[name][0])
+    elif name == "folder":
+        path.mkdir()
+    elif name == "tiny.png":
+        Image.new("RGB", (1, 1), "white").save(path)
+    elif name == "strip.png":
+        Image.new("RGB", (4000, 8), "white").save(path)
+    out = tmp_path / "out.png"
+    code = main([str(path), str(files["style"]), "-o", str(out), "--size", "32", "--steps", "1", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and name in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def _save(img: Image.Image, path, **kw):
+    img.save(path, **kw)
+    return path
+
+
+def test_unusual_modes_become_rgb(tmp_path):
+    base = gradient_image()
+    cases = {
+        "grey.png": base.convert("L"),
+        "palette.gif": base.convert("P"),
+        "cmyk.jpg": base.convert("CMYK"),
+        "rgba.png": base.convert("RGBA"),
+        "bmp.bmp": base,
+        "tiff.tiff": base,
+        "webp.webp": base,
+    }
+    for name, img in cases.items():
+        loaded = im.load(_save(img, tmp_path / name))
+        assert loaded.rgb.mode == "RGB" and loaded.rgb.size == base.size, name
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
+    arr = (np.linspace(0, 65535, 64 * 48).reshape(48, 64)).astype(np.uint16)
+    path = tmp_path / "deep.png"
+    Image.fromarray(arr).save(path)  # uint16 -> mode I;16
+    rgb = np.asarray(im.load(path).rgb)
+    assert rgb.max() == 255 and rgb.min() == 0 and 100 < rgb.mean() < 155
+
+
+def test_alpha_is_composited_on_white_and_kept(tmp_path):
+    img = Image.new("RGBA", (40, 30), (255, 0, 0, 0))
+    img.paste((255, 0, 0, 255), (0, 0, 20, 30))
+    loaded = im.load(_save(img, tmp_path / "a.png"))
+    px = loaded.rgb.load()
+    assert px[5, 5] == (255, 0, 0) and px[35, 5] == (255, 255, 255)
+    assert loaded.alpha is not None and loaded.alpha.getpixel((35, 5)) == 0
+
+
+def test_palette_with_transparency(tmp_path):
+    img = Image.new("P", (32, 32), 0)
+    img.putpalette([0, 0, 255] + [255, 255, 0] * 255)
+    img.info["transparency"] = 0
+    loaded = im.load(_save(img, tmp_path / "t.png", transparency=0))
+    assert loaded.rgb.getpixel((3, 3)) == (255, 255, 255) and loaded.alpha is not None
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    img = gradient_image(30, 60)  # landscape 60x30
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    loaded = im.load(_save(img, tmp_path / "rot.jpg", exif=exif.tobytes()))
+    assert loaded.rgb.size == (30, 60)
+
+
+def test_icc_profile_is_converted_to_srgb(tmp_path):
+    lab = ImageCms.createProfile("LAB")
+    srgb = ImageCms.createProfile("sRGB")
+    img = Image.new("RGB", (32, 32), (200, 60, 60))
+    # Tag the pixels with a profile that is not sRGB: a wide-gamut-ish conversion.
+    profile = ImageCms.ImageCmsProfile(srgb)
+    path = _save(img, tmp_path / "tagged.png", icc_profile=profile.tobytes())
+    loaded = im.load(path)
+    assert loaded.rgb.getpixel((0, 0)) == pytest.approx((200, 60, 60), abs=2)
+    assert lab is not None
+
+
+def test_animated_gif_uses_first_frame_with_a_notice(tmp_path):
+    frames = [Image.new("RGB", (32, 32), c) for c in ("red", "blue", "green")]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    loaded = im.load(path)
+    assert loaded.rgb.getpixel((1, 1))[0] > 200 and any("animated" in n for n in loaded.notices)
+
+
+def test_tensor_round_trip_and_resize():
+    img = gradient_image()
+    t = im.to_tensor(img)
+    assert t.shape == (1, 3, 48, 64) and t.dtype == torch.float32 and 0 <= t.min() <= t.max() <= 1
+    assert np.array_equal(np.asarray(im.to_pil(t)), np.asarray(img))
+    assert im.fit_size(64, 48, 32) == (24, 32)
+    assert im.resize(t, (24, 32)).shape == (1, 3, 24, 32)

@@ -1,0 +1,88 @@
+import math
+
+import torch
+
+from impasto import image as im
+from impasto.loop import Cancel, Progress, RunClock, optimise
+from impasto.objective import Objective
+
+
+def _objective(net, photo, painting, **kw):
+    c = im.to_tensor(photo)
+    s = im.to_tensor(painting)
+    args = dict(content_layers=["relu4_2"], style_layers=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
+                layer_weights=[1] * 5, blend=[1], content_weight=1.0, style_weight=10.0, tv_weight=1.0)
+    args.update(kw)
+    return Objective(net, c, [s], **args), c
+
+
+def test_loss_goes_down_and_best_image_is_returned(net, photo, painting):
+    obj, c = _objective(net, photo, painting)
+    events: list[Progress] = []
+    start = float(obj(c).total)
+    result = optimise(obj, c, 8, callback=events.append)
+    assert result.steps == 8 and result.stopped is None
+    assert len(events) == 8 and events[-1].step == 8 and events[-1].total == 8
+    assert result.loss < 0.8 * start
+    # The returned image is the lowest-loss one seen: none of the reported losses is lower.
+    assert result.loss <= min(e.loss for e in events) + 1e-6
+    assert math.isclose(float(obj(result.image).total), result.loss, rel_tol=1e-3)
+    assert result.image.shape == c.shape and 0 <= result.image.min() and result.image.max() <= 1
+
+
+def test_adam_also_lowers_the_loss(net, photo, painting):
+    obj, c = _objective(net, photo, painting)
+    start = float(obj(c).total)
+    result = optimise(obj, c, 8, optimizer="adam")
+    assert result.loss < start
+
+
+def test_events_carry_the_losses_and_an_image(net, photo, painting):
+    obj, c = _objective(net, photo, painting)
+    events = []
+    optimise(obj, c, 2, callback=events.append)
+    e = events[-1]
+    assert math.isclose(e.loss, e.content + e.style + e.tv, rel_tol=1e-4)
+    assert e.image().shape == c.shape and e.elapsed > 0 and e.size == tuple(c.shape[-2:])
+
+
+def test_cancel_stops_and_keeps_the_best_so_far(net, photo, painting):
+    obj, c = _objective(net, photo, painting)
+    cancel = Cancel()
+    seen = []
+
+    def cb(event):
+        seen.append(event)
+        if event.step == 3:
+            cancel.set()
+
+    result = optimise(obj, c, 20, callback=cb, cancel=cancel)
+    assert result.stopped == "cancelled" and result.steps == 3 and len(seen) == 3
+    assert result.loss <= min(e.loss for e in seen)
+
+
+def test_clock_counts_over_scales(net, photo, painting):
+    obj, c = _objective(net, photo, painting)
+    clock = RunClock(total=5, scales=2)
+    events = []
+    optimise(obj, c, 2, clock=clock, scale=1, callback=events.append)
+    optimise(obj, c, 3, clock=clock, scale=2, callback=events.append)
+    assert [e.step for e in events] == [1, 2, 3, 4, 5] and events[-1].scale == 2
+
+
+def test_nonfinite_loss_stops_with_the_last_good_image(net, photo, painting):
+    obj, c = _objective(net, photo, painting)
+    calls = {"n": 0}
+    real = obj.__call__
+
+    class Broken:
+        def __call__(self, x):
+            calls["n"] += 1
+            parts = real(x)
+            if calls["n"] > 3:
+                return type(parts)(parts.total * float("nan"), parts.content, parts.style, parts.tv)
+            return parts
+
+    result = optimise(Broken(), c, 10)
+    assert result.stopped == "nonfinite" and math.isfinite(result.loss)
+    assert torch.isfinite(result.image).all()

@@ -1,0 +1,66 @@
+import torch
+
+from impasto import losses
+
+
+def test_gram_by_hand():
+    f = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).view(1, 2, 1, 2)  # C=2, H=1, W=2
+    g = losses.gram(f)
+    # rows (1,2) and (3,4): [[1+4, 3+8], [3+8, 9+16]] / (H*W = 2)
+    assert torch.allclose(g, torch.tensor([[[2.5, 5.5], [5.5, 12.5]]]))
+
+
+def test_gram_is_independent_of_size_for_repeated_texture():
+    tile = torch.rand(1, 4, 3, 3)
+    big = tile.repeat(1, 1, 4, 4)
+    assert torch.allclose(losses.gram(tile), losses.gram(big), atol=1e-6)
+
+
+def test_gram_ignores_position():
+    f = torch.rand(1, 3, 4, 4)
+    shuffled = f.flatten(2)[:, :, torch.randperm(16)].view(1, 3, 4, 4)
+    assert torch.allclose(losses.gram(f), losses.gram(shuffled), atol=1e-6)
+
+
+def test_masked_gram_sees_only_the_mask():
+    f = torch.zeros(1, 1, 1, 4)
+    f[..., :2] = 2.0  # left half 2, right half 0
+    mask = torch.tensor([1.0, 1.0, 0.0, 0.0]).view(1, 1, 1, 4)
+    assert torch.allclose(losses.gram(f, mask), torch.tensor([[[4.0]]]))
+    assert torch.allclose(losses.gram(f), torch.tensor([[[2.0]]]))
+
+
+def test_content_loss_is_weighted_mse():
+    a = {"x": torch.tensor([1.0, 2.0, 3.0])}
+    b = {"x": torch.tensor([1.0, 0.0, 0.0])}
+    # squared errors 0, 4, 9 -> mean 13/3, times weight 3
+    assert torch.isclose(losses.content_loss(a, b, {"x": 3.0}), torch.tensor(13.0))
+
+
+def test_style_loss_sums_layers_with_weights():
+    g = {"a": torch.ones(1, 2, 2), "b": torch.zeros(1, 2, 2)}
+    t = {"a": torch.zeros(1, 2, 2), "b": torch.full((1, 2, 2), 2.0)}
+    value = losses.style_loss(g, t, {"a": 1.0, "b": 0.5})
+    assert torch.isclose(value, torch.tensor(1.0 * 1.0 + 0.5 * 4.0))
+
+
+def test_total_variation_by_hand():
+    img = torch.tensor([[0.0, 1.0], [0.0, 1.0]]).view(1, 1, 2, 2)
+    # horizontal diffs: 1, 1 -> mean 1; vertical diffs: 0, 0 -> mean 0
+    assert torch.isclose(losses.total_variation(img), torch.tensor(1.0))
+    assert losses.total_variation(torch.ones(1, 3, 5, 5)) == 0
+
+
+def test_normalizers_make_a_relative_error():
+    targets = {"x": torch.full((1, 2, 2), 10.0), "y": torch.full((1, 2, 2), 0.1)}
+    w = losses.normalizers(targets, {"x": 1.0, "y": 1.0})
+    zeros = {k: torch.zeros_like(v) for k, v in targets.items()}
+    # An all-zero output is off by exactly 1 per layer, whatever the targets' scale.
+    value = losses.style_loss(zeros, targets, w)
+    assert torch.isclose(value, torch.tensor(2.0))
+
+
+def test_blend_is_a_weighted_average():
+    a, b = {"x": torch.zeros(2)}, {"x": torch.ones(2)}
+    out = losses.blend([a, b], [3.0, 1.0])
+    assert torch.allclose(out["x"], torch.full((2,), 0.25))
