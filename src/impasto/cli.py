@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             from . import cli_tools
 
             return cli_tools.main(argv)
-        from .run import paint_command
+        from .cli_paint import paint_command
 
         return paint_command(build_parser().parse_args(argv))
     except ImpastoError as exc:

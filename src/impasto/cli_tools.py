@@ -46,7 +46,7 @@ def info(args) -> int:
 
 
 def redo(args) -> int:
-    from .run import execute
+    from .cli_paint import execute
 
     recipe = _read(args.picture)
     try:

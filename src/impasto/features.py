@@ -53,7 +53,7 @@ class VGGFeatures(nn.Module):
     @staticmethod
     def _make(name: str, params: W.ConvParams, pooling: str) -> nn.Module:
         if name.startswith("relu"):
-            return nn.ReLU(inplace=False)
+            return nn.ReLU(inplace=True)  # conv backward needs only its input, so overwrite its output
         if name.startswith("pool"):
             return nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2)
         block = int(name[4])

@@ -30,12 +30,17 @@ def gram(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tens
     mask's total weight: the statistic of just the masked region.
     """
     n, c, h, w = features.shape
-    flat = features.reshape(n, c, h * w).float()  # accumulate in fp32 even under autocast
+    features = features.float()  # accumulate in fp32 even under autocast
+    if features.is_contiguous(memory_format=torch.channels_last):
+        # Positions x channels is a free view of channels_last maps, and X^T X on it
+        # runs about twice as fast as the NCHW product at the first layers.
+        flat = features.permute(0, 2, 3, 1).reshape(n, h * w, c)
+    else:
+        flat = features.reshape(n, c, h * w).transpose(1, 2)
     if mask is None:
-        return torch.bmm(flat, flat.transpose(1, 2)) / (h * w)
-    m = mask.reshape(n, 1, h * w).float()
-    weighted = flat * m
-    return torch.bmm(weighted, flat.transpose(1, 2)) / m.sum().clamp_min(1e-8)
+        return torch.bmm(flat.transpose(1, 2), flat) / (h * w)
+    m = mask.reshape(n, h * w, 1).float()
+    return torch.bmm((flat * m).transpose(1, 2), flat) / m.sum().clamp_min(1e-8)
 
 
 def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 
 from . import color, device as devices, features, image as im, schedule
 from .config import StyleConfig
@@ -28,6 +29,18 @@ class PaintResult:
     alpha: object = None  # the photo's alpha channel (PIL "L"), re-applied on output
 
 
+#: VGG-19 pools four times before relu5_1, so each side needs at least 16 px.
+MIN_NETWORK_SIDE = 16
+
+
+def fit_for_network(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(h, w) with the given long side, enlarged if needed so the short side is >= 16 px."""
+    h, w = im.fit_size(width, height, long_side)
+    if min(h, w) < MIN_NETWORK_SIDE:
+        h, w = im.fit_size(width, height, round(long_side * MIN_NETWORK_SIDE / min(h, w)))
+    return h, w
+
+
 def build_network(config: StyleConfig, device: torch.device) -> features.VGGFeatures:
     layers = tuple(config.content_layers) + tuple(config.style_layers)
     net = features.build(config.weights, layers, config.pooling)
@@ -43,6 +56,21 @@ def _initial(config: StyleConfig, content: torch.Tensor, init_image: torch.Tenso
         noise = torch.randn(content.shape, generator=gen, dtype=torch.float32)
         return (0.5 + 0.1 * noise).clamp(0, 1).to(content.device)
     return content.clone()
+
+
+def _keep_photo_outside(out: torch.Tensor, content: torch.Tensor,
+                        masks: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Where every mask is black the photo shows through, blended over a soft edge.
+
+    The guided Grams already keep style out of black regions; compositing makes
+    the promise exact there, and the blur (about 1/50 of the image) hides the seam.
+    """
+    size = tuple(out.shape[-2:])
+    union = torch.stack([im.resize(m.float(), size)[:, :1] for m in masks]).amax(0)
+    radius = max(1, round(max(size) / 100))
+    soft = F.avg_pool2d(F.pad(union, [radius] * 4, mode="replicate"), 2 * radius + 1, stride=1)
+    photo = im.resize(content, size)
+    return soft * out + (1 - soft) * photo
 
 
 def paint(
@@ -74,10 +102,10 @@ def paint(
     result = None
     h0, w0 = content.shape[-2:]
     for index, (long_side, steps) in enumerate(steps_plan, start=1):
-        size = im.fit_size(w0, h0, long_side)
+        size = fit_for_network(w0, h0, long_side)
         c = im.resize(net_content, size).to(dev)
-        style_long = max(16, round(long_side * config.style_scale))
-        s = [im.resize(p, im.fit_size(p.shape[-1], p.shape[-2], style_long)).to(dev)
+        style_long = round(long_side * config.style_scale)
+        s = [im.resize(p, fit_for_network(p.shape[-1], p.shape[-2], style_long)).to(dev)
              for p in net_styles]
         m = [im.resize(mask, size).to(dev)[:, :1] for mask in masks] if masks else None
         objective = Objective(
@@ -95,5 +123,8 @@ def paint(
         if result.stopped:
             break
     assert result is not None and x is not None
-    out = color.finish(config.preserve_colors, x.float().cpu(), content)
+    final = im.fit_size(w0, h0, config.size)
+    out = color.finish(config.preserve_colors, im.resize(x.float().cpu(), final), content)
+    if masks:
+        out = _keep_photo_outside(out, content, masks)
     return PaintResult(out, result.loss, clock.done, result.stopped, str(dev), bf16, steps_plan)

@@ -17,15 +17,19 @@ from .config import StyleConfig
 @dataclass(frozen=True)
 class Preset:
     start_size: int  # long side of the first scale
-    steps: int  # total steps over all scales at the default 512 px
+    steps: int  # total steps over all scales
     ratio: float  # size ratio between scales
     decay: float  # each scale gets this fraction of the previous scale's steps
+    top: int = 0  # optimise at most at this long side, then upsample (0: up to the output size)
+    floor: int = 1  # fewest steps at any scale (large outputs get more scales, not thinner ones)
 
 
+# Chosen from measured time-to-quality on a 2-core CPU (bench/RESULTS.md): most steps
+# at the cheap coarse scales, where the composition forms, a few at each finer one.
 PRESETS: dict[str, Preset] = {
-    "draft": Preset(start_size=128, steps=120, ratio=2.0, decay=0.35),
-    "standard": Preset(start_size=128, steps=360, ratio=math.sqrt(2), decay=0.6),
-    "high": Preset(start_size=192, steps=1000, ratio=math.sqrt(2), decay=0.7),
+    "draft": Preset(start_size=128, steps=45, ratio=2.0, decay=0.2, top=256),
+    "standard": Preset(start_size=128, steps=150, ratio=2.0, decay=0.3, floor=8),
+    "high": Preset(start_size=128, steps=500, ratio=2 ** 0.5, decay=0.6, floor=20),
 }
 
 
@@ -59,8 +63,12 @@ def plan(config: StyleConfig) -> list[tuple[int, int]]:
     """[(long side, steps)] for a run, coarse to fine."""
     preset = PRESETS[config.quality]
     start = config.start_size or min(preset.start_size, config.size)
-    scale_sizes = sizes(min(start, config.size), config.size, preset.ratio)
+    end = min(config.size, preset.top) if preset.top else config.size
+    scale_sizes = sizes(min(start, end), end, preset.ratio)
     total = config.steps or preset.steps
     if len(scale_sizes) > total:  # fewer steps than scales: keep only the finest scales
         scale_sizes = scale_sizes[-total:]
-    return list(zip(scale_sizes, split(total, len(scale_sizes), preset.decay)))
+    steps = split(total, len(scale_sizes), preset.decay)
+    if not config.steps:  # an explicit step count is kept exactly; presets keep a floor
+        steps = [max(preset.floor, n) for n in steps]
+    return list(zip(scale_sizes, steps))

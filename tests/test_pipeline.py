@@ -1,0 +1,71 @@
+import numpy as np
+import torch
+from PIL import Image
+
+import impasto
+from impasto import image as im
+from impasto.pipeline import paint
+from impasto import StyleConfig
+
+FAST = dict(size=48, steps=6, start_size=48)
+
+
+def test_mask_keeps_the_photo_where_black(photo, painting):
+    w, h = photo.size
+    mask = Image.new("L", (w, h), 0)
+    mask.paste(255, (0, 0, w // 2, h))  # style on the left half only
+    plain = np.asarray(impasto.stylize(photo, painting, **FAST), dtype=float)
+    masked = np.asarray(impasto.run(photo, painting, masks=[mask], **FAST).image[0].permute(1, 2, 0) * 255)
+    ref = np.asarray(photo.resize((48, 36)), dtype=float)
+    right = slice(30, None)  # well inside the black half, past the soft edge
+    left = slice(0, 18)
+    assert np.abs(masked[:, right] - ref[:, right]).mean() < 0.3 * np.abs(plain[:, right] - ref[:, right]).mean()
+    assert np.abs(masked[:, left] - ref[:, left]).mean() > 0.5 * np.abs(plain[:, left] - ref[:, left]).mean()
+
+
+def test_blend_weights_choose_between_paintings(photo, painting):
+    scream = Image.open(impasto.__path__[0] + "/examples/the_scream.jpg").convert("RGB").resize((48, 60))
+    only_a = np.asarray(impasto.stylize(photo, painting, **FAST))
+    a_via_blend = np.asarray(impasto.stylize(photo, [painting, scream], style_weights=(1.0, 0.0), **FAST))
+    half = np.asarray(impasto.stylize(photo, [painting, scream], style_weights=(0.5, 0.5), **FAST))
+    assert np.array_equal(only_a, a_via_blend)
+    assert np.abs(half.astype(float) - only_a).mean() > 2.0
+
+
+def test_draft_preset_upsamples_to_the_requested_size(photo, painting):
+    cfg = StyleConfig(size=96, quality="draft", steps=4)
+    result = paint(im.to_tensor(photo), [im.to_tensor(painting)], cfg)
+    assert tuple(result.image.shape[-2:]) == (72, 96)
+    assert [s for s, _ in result.plan][-1] <= 96
+
+
+def test_coarse_to_fine_visits_each_scale(photo, painting):
+    events = []
+    cfg = StyleConfig(size=64, start_size=32, steps=6)
+    result = paint(im.to_tensor(photo), [im.to_tensor(painting)], cfg, callback=events.append)
+    assert [s for s, _ in result.plan] == [32, 64]
+    assert {e.size for e in events} == {(24, 32), (48, 64)}
+    assert tuple(result.image.shape[-2:]) == (48, 64) and result.steps == 6
+
+
+def test_style_scale_changes_the_painting_size_seen(photo, painting, monkeypatch):
+    from impasto import pipeline
+
+    seen = []
+    real = pipeline.Objective
+
+    def spy(net, content, styles, **kw):
+        seen.append(tuple(styles[0].shape[-2:]))
+        return real(net, content, styles, **kw)
+
+    monkeypatch.setattr(pipeline, "Objective", spy)
+    kw = dict(size=96, steps=1, start_size=96)
+    paint(im.to_tensor(photo), [im.to_tensor(painting)], StyleConfig(style_scale=0.5, **kw))
+    paint(im.to_tensor(photo), [im.to_tensor(painting)], StyleConfig(style_scale=1.0, **kw))
+    assert max(seen[0]) == 48 and max(seen[1]) == 96
+
+
+def test_tiny_and_thin_sizes_still_reach_the_deepest_layer(photo, painting):
+    thin = photo.resize((64, 16))
+    result = paint(im.to_tensor(thin), [im.to_tensor(painting)], StyleConfig(size=16, steps=1, start_size=16))
+    assert tuple(result.image.shape[-2:]) == (4, 16)
