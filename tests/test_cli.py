@@ -48,6 +48,8 @@ def test_help_documents_every_option_with_its_default(capsys):
     (["--style-weight", "-1"], "style_weight"),
     (["--style-weight", "nan"], "finite"),
     (["--steps", "-2"], "steps"),
+    (["--steps", "0"], "steps=0 is invalid: must be at least 1"),
+    (["--size", "abc"], "invalid int value"),
     (["--weights", "vgg-unknown"], "unknown weights"),
     (["--init", "/no/such.png"], "file not found"),
     (["--device", "cuda"], "no CUDA GPU") if not __import__("torch").cuda.is_available() else (["--size", "2"], "size"),

@@ -44,14 +44,16 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("style options (see impasto.StyleConfig)")
     for f in fields(StyleConfig):
         default = f.default if f.default is not MISSING else None
-        help_text = f"{f.metadata.get('help', '')} (default: {_show(default)})"
+        help_text = f.metadata.get("help", "")
+        if "default:" not in help_text:
+            help_text += f" (default: {_show(default)})"
         kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text}
         if isinstance(default, tuple):
             kwargs["nargs"] = "+"
             kwargs["type"] = float if f.name.endswith("weights") else str
             kwargs["metavar"] = "X"
         else:
-            kwargs["type"] = type(default)
+            kwargs["type"] = f.metadata.get("type", type(default))
             if "choices" in f.metadata:
                 kwargs["choices"] = f.metadata["choices"]
         if "choices" in f.metadata and "nargs" in kwargs:

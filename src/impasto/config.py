@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, Optional
 
 from .weights import DEFAULT_WEIGHTS, LAYER_NAMES
 
@@ -32,19 +32,18 @@ def _opt(default: Any, help: str, **extra: Any) -> Any:
 class StyleConfig:
     """Options of one style-transfer run. Defaults give a good picture on any painting."""
 
-    size: int = _opt(512, "long side of the output in px", cli="--size")
-    steps: int = _opt(
-        0,
-        "total optimisation steps over all scales; 0 takes the quality preset's number",
+    size: int = _opt(512, "long side of the output in px")
+    steps: Optional[int] = _opt(
+        None, "total optimisation steps over all scales (default: the quality preset's number)", type=int,
     )
     quality: str = _opt(
         "standard",
         "preset for steps and scales: draft (a preview in seconds), standard, high (for prints)",
         choices=QUALITIES,
     )
-    start_size: int = _opt(
-        0,
-        "long side of the first, coarsest scale (0: the preset's; equal to --size for a single scale)",
+    start_size: Optional[int] = _opt(
+        None, "long side of the first, coarsest scale (default: the preset's); equal to --size "
+        "for a single scale", type=int,
     )
     content_weight: float = _opt(1.0, "weight of the content loss (relative error of relu4_2 features)")
     style_weight: float = _opt(
@@ -92,12 +91,13 @@ class StyleConfig:
                 raise ValueError(f"{name}={getattr(self, name)!r} is invalid: {allowed}")
 
         for name in ("size", "steps", "start_size", "seed"):
-            need(isinstance(getattr(self, name), int) and not isinstance(getattr(self, name), bool),
-                 name, "must be an integer")
+            value = getattr(self, name)
+            need((value is None and name in ("steps", "start_size"))
+                 or (isinstance(value, int) and not isinstance(value, bool)), name, "must be an integer")
         need(MIN_SIZE <= self.size <= MAX_SIZE, "size", f"must be between {MIN_SIZE} and {MAX_SIZE}")
-        need(self.steps >= 0, "steps", "must be at least 1 (or 0 for the preset's number)")
-        need(self.start_size == 0 or MIN_SIZE <= self.start_size, "start_size",
-             f"must be 0 or at least {MIN_SIZE}")
+        need(self.steps is None or self.steps >= 1, "steps", "must be at least 1")
+        need(self.start_size is None or MIN_SIZE <= self.start_size <= MAX_SIZE, "start_size",
+             f"must be between {MIN_SIZE} and {MAX_SIZE}")
         for name in ("content_weight", "style_weight", "tv_weight", "learning_rate"):
             value = getattr(self, name)
             need(isinstance(value, (int, float)) and math.isfinite(value) and value >= 0,

@@ -69,6 +69,6 @@ def plan(config: StyleConfig) -> list[tuple[int, int]]:
     if len(scale_sizes) > total:  # fewer steps than scales: keep only the finest scales
         scale_sizes = scale_sizes[-total:]
     steps = split(total, len(scale_sizes), preset.decay)
-    if not config.steps:  # an explicit step count is kept exactly; presets keep a floor
+    if config.steps is None:  # an explicit step count is kept exactly; presets keep a floor
         steps = [max(preset.floor, n) for n in steps]
     return list(zip(scale_sizes, steps))
