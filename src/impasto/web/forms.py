@@ -1,0 +1,293 @@
+"""From a multipart request to a queued job: options, uploads, bundled examples.
+
+Options are generated from :class:`impasto.StyleConfig`'s fields (type, default,
+help, choices) and validated by constructing one, so the page, the API and
+the CLI can never disagree about what a value may be. Uploaded files are
+stored under server-made names (uuid4 hex plus a normalised extension);
+the user's file name is kept only as a label for display. The whole request
+is checked before anything is queued, and a refused job leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import unicodedata
+import uuid
+import warnings
+from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from PIL import Image, UnidentifiedImageError
+from starlette.datastructures import FormData, UploadFile
+
+from .. import image as im
+from ..config import StyleConfig
+from ..errors import InputError
+from .jobs import Job, JobQueue, QueueFull
+
+#: The options a web user may set. Left out on purpose: device, precision and
+#: weights (the server's business; weights takes a path), layer lists (expert only).
+WEB_OPTIONS = ("size", "quality", "steps", "start_size", "style_weight", "content_weight",
+               "tv_weight", "style_weights", "style_scale", "preserve_colors", "pooling",
+               "optimizer", "init", "seed")
+INIT_CHOICES = ("content", "noise")  # init may also be a path on the CLI; never from the web
+MAX_STYLES = 5
+MAX_STEPS = 5000
+FILE_FIELDS = ("content", "style")
+NAME_FIELDS = ("content_example", "style_example")
+
+#: Bundled pictures, chosen by these fixed names only; a request never names a path.
+EXAMPLES: dict[str, dict[str, str]] = {
+    "tubingen": {"file": "tubingen.jpg", "kind": "photo", "title": "Tübingen, Neckarfront",
+                 "credit": "photo: Andreas Praefcke, Wikimedia Commons"},
+    "starry_night": {"file": "starry_night.jpg", "kind": "painting", "title": "The Starry Night",
+                     "credit": "Vincent van Gogh, 1889"},
+    "the_scream": {"file": "the_scream.jpg", "kind": "painting", "title": "The Scream",
+                   "credit": "Edvard Munch, 1893"},
+    "shipwreck_minotaur": {"file": "shipwreck_minotaur.jpg", "kind": "painting",
+                           "title": "The Shipwreck of the Minotaur", "credit": "J. M. W. Turner, c. 1810"},
+    "composition_vii": {"file": "composition_vii.jpg", "kind": "painting", "title": "Composition VII",
+                        "credit": "Wassily Kandinsky, 1913"},
+}
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp",
+              "TIFF": ".tif", "MPO": ".jpg"}
+
+
+class BadRequest(Exception):
+    """A problem with the request, told to the user as ``{"detail": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+_FIELDS = {f.name: f for f in fields(StyleConfig)}
+
+
+def describe_options(max_size: int) -> list[dict[str, Any]]:
+    """Each web option's name, type, default, help and choices, for the page and the OpenAPI schema."""
+    out = []
+    for name in WEB_OPTIONS:
+        f = _FIELDS[name]
+        default = f.default if f.default is not MISSING else None
+        entry: dict[str, Any] = {"name": name, "type": _kind(f), "help": f.metadata["help"],
+                                 "default": list(default) if isinstance(default, tuple) else default}
+        choices = INIT_CHOICES if name == "init" else f.metadata.get("choices")
+        if name == "init":  # the CLI also takes a path here; the web never does
+            entry["help"] = "start image: the photo (content) or noise"
+        if choices and entry["type"] == "string":
+            entry["choices"] = list(choices)
+        if name == "size":
+            entry["max"] = max_size
+        out.append(entry)
+    return out
+
+
+def _kind(f: Any) -> str:
+    """The field's value type as a word; an explicit ``metadata["type"]`` wins over the annotation."""
+    explicit = f.metadata.get("type")
+    text = explicit.__name__ if isinstance(explicit, type) else str(f.type)
+    text = text.replace("Optional[", "").rstrip("]").replace(" | None", "") if "tuple" not in text else text
+    if text.startswith("tuple"):
+        return "number list"
+    return {"int": "integer", "float": "number", "str": "string"}.get(text, "string")
+
+
+def _convert(name: str, raw: str) -> Any:
+    kind = _kind(_FIELDS[name])
+    try:
+        if kind == "integer":
+            return int(raw.strip())
+        if kind == "number":
+            value = float(raw.strip())
+            if not math.isfinite(value):
+                raise ValueError
+            return value
+        if kind == "number list":
+            parts = [p for p in raw.replace(",", " ").split() if p]
+            return tuple(float(p) for p in parts)
+    except ValueError:
+        noun = {"integer": "an integer", "number": "a finite number",
+                "number list": "numbers separated by commas"}[kind]
+        raise BadRequest(422, f"{name}={raw[:40]!r} is invalid: must be {noun}") from None
+    return raw.strip()
+
+
+def parse_config(values: dict[str, str], n_styles: int, max_size: int) -> StyleConfig:
+    """The run's StyleConfig from form fields; every problem is a 422 naming the option."""
+    options: dict[str, Any] = {}
+    for name, raw in values.items():
+        if raw.strip() != "":  # an empty field means "the default", as in a plain HTML form
+            options[name] = _convert(name, raw)
+    if "init" in options and options["init"] not in INIT_CHOICES:
+        raise BadRequest(422, f"init={options['init'][:40]!r} is invalid: allowed: {', '.join(INIT_CHOICES)}")
+    try:
+        config = StyleConfig(**options)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(422, str(exc).splitlines()[0]) from None
+    if config.size > max_size:
+        raise BadRequest(422, f"size={config.size} is invalid: this studio paints at most {max_size} px")
+    if (config.steps or 0) > MAX_STEPS:
+        raise BadRequest(422, f"steps={config.steps} is invalid: at most {MAX_STEPS}")
+    if config.style_weights and len(config.style_weights) != n_styles:
+        raise BadRequest(422, f"style_weights has {len(config.style_weights)} weight(s) "
+                              f"for {n_styles} painting(s): give one per painting")
+    return config
+
+
+def web_options(config: StyleConfig) -> dict[str, Any]:
+    """The effective value of every web option, shown with the job."""
+    data = config.to_dict()
+    return {name: data[name] for name in WEB_OPTIONS}
+
+
+def label(filename: str | None, fallback: str) -> str:
+    """A display name from a user's file name: its last part, printable, short. Never a path."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] not in "CZ" or c == " ").strip()
+    return name[:80] or fallback
+
+
+def example(name: str, kind: str) -> dict[str, str]:
+    """A bundled picture by name, as a job input."""
+    entry = EXAMPLES.get(name)
+    if entry is None or entry["kind"] != kind:
+        known = ", ".join(k for k, v in EXAMPLES.items() if v["kind"] == kind)
+        raise BadRequest(422, f"unknown example {name[:40]!r}: the bundled {kind}s are {known}")
+    return {"path": str(EXAMPLES_DIR / entry["file"]), "label": entry["title"]}
+
+
+def save_upload(stream: BinaryIO, filename: str | None, role: str, folder: Path, *,
+                max_bytes: int, max_pixels: int) -> dict[str, str]:
+    """Copy an upload under a new uuid name, check it is a usable image, return it as a job input."""
+    shown = label(filename, role)
+    tmp = folder / f"{uuid.uuid4().hex}.part"
+    try:
+        with open(tmp, "wb") as out:
+            copied = 0
+            while chunk := stream.read(1 << 20):
+                copied += len(chunk)
+                if copied > max_bytes:
+                    raise BadRequest(413, f"{role} {shown} is larger than the limit of "
+                                          f"{max_bytes / 1e6:g} MB")
+                out.write(chunk)
+        if copied == 0:
+            raise BadRequest(422, f"{role} {shown} is empty")
+        fmt = _check_pixels(tmp, role, shown, max_pixels)
+        try:
+            im.load(tmp, max_pixels=max_pixels, label=role)
+        except InputError as exc:  # its message names our temporary path; show the user's name
+            raise BadRequest(422, str(exc).replace(str(tmp), shown)) from None
+        final = tmp.with_suffix(EXTENSIONS.get(fmt, ".img"))
+        shutil.move(tmp, final)
+        return {"path": str(final), "label": shown}
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _check_pixels(path: Path, role: str, shown: str, max_pixels: int) -> str:
+    """The declared size against the limit, before any decoding; returns Pillow's format name."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as img:
+                w, h = img.size
+                fmt = img.format or ""
+    except Image.DecompressionBombError:
+        raise BadRequest(413, f"{role} {shown} has too many pixels (limit {max_pixels:,})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise BadRequest(422, f"{role} {shown}: not an image file (use JPEG, PNG or WebP)") from None
+    if w * h > max_pixels:
+        raise BadRequest(413, f"{role} {shown}: {w}x{h} px is over the limit of {max_pixels:,} pixels")
+    return fmt
+
+
+def create_job(form: FormData, jobs: JobQueue, uploads: Path, *, max_bytes: int, max_pixels: int,
+               max_size: int) -> dict[str, Any]:
+    """Validate the whole request, then save uploads, then queue; undo the saves on any failure."""
+    allowed = set(FILE_FIELDS) | set(NAME_FIELDS) | set(WEB_OPTIONS)
+    unknown = sorted(set(form.keys()) - allowed)
+    if unknown:
+        raise BadRequest(422, f"unknown field(s) {', '.join(k[:40] for k in unknown)}; "
+                              f"options are: {', '.join(WEB_OPTIONS)}")
+    files = {name: [v for v in form.getlist(name) if _is_upload(v)] for name in FILE_FIELDS}
+    names = {name: [v for v in form.getlist(name) if isinstance(v, str) and v] for name in NAME_FIELDS}
+    for name in FILE_FIELDS:
+        if any(isinstance(v, str) and v for v in form.getlist(name)):
+            raise BadRequest(422, f"{name} must be an uploaded file (to name a bundled one use {name}_example)")
+    values: dict[str, str] = {}
+    for name in WEB_OPTIONS:
+        given = form.getlist(name)
+        if len(given) > 1 or any(not isinstance(v, str) for v in given):
+            raise BadRequest(422, f"{name} must be given once, as text")
+        if given:
+            values[name] = given[0]
+    n_content = len(files["content"]) + len(names["content_example"])
+    if n_content != 1:
+        raise BadRequest(422, "content: give one photo, as a file (content) or a bundled one (content_example)"
+                         if n_content == 0 else "content: give only one photo")
+    n_styles = len(files["style"]) + len(names["style_example"])
+    if not 1 <= n_styles <= MAX_STYLES:
+        raise BadRequest(422, f"style: give 1 to {MAX_STYLES} paintings, as files (style) "
+                              f"or bundled ones (style_example)")
+    config = parse_config(values, n_styles, max_size)
+    content = [example(n, "photo") for n in names["content_example"]]
+    styles = [example(n, "painting") for n in names["style_example"]]
+    saved: list[dict[str, str]] = []
+    try:
+        for role, field, out in (("content", "content", content), ("style", "style", styles)):
+            for i, upload in enumerate(files[field]):
+                item = save_upload(upload.file, upload.filename, role, uploads,
+                                   max_bytes=max_bytes, max_pixels=max_pixels)
+                saved.append(item)
+                out.insert(i, item)  # uploaded paintings come before bundled ones
+        job = Job(id=uuid.uuid4().hex, content=content[0], styles=styles,
+                  options=web_options(config), config=config)
+        position = jobs.submit(job)
+    except QueueFull as exc:
+        _discard(saved)
+        raise BadRequest(503, str(exc)) from None
+    except BaseException:
+        _discard(saved)
+        raise
+    return {"id": job.id, "status": "queued", "position": position, "url": f"/api/jobs/{job.id}"}
+
+
+def _is_upload(value: Any) -> bool:
+    # A browser sends an empty part, with no file name, for a file input left empty.
+    return isinstance(value, UploadFile) and bool(value.filename or value.size)
+
+
+def _discard(items: list[dict[str, str]]) -> None:
+    for item in items:
+        Path(item["path"]).unlink(missing_ok=True)
+
+
+def form_schema(max_size: int) -> dict[str, Any]:
+    """The multipart body of POST /api/jobs for the OpenAPI page, generated from StyleConfig."""
+    props: dict[str, Any] = {
+        "content": {"type": "string", "format": "binary", "description": "the photo"},
+        "content_example": {"type": "string", "enum": [k for k, v in EXAMPLES.items()
+                                                      if v["kind"] == "photo"],
+                            "description": "or a bundled photo"},
+        "style": {"type": "array", "items": {"type": "string", "format": "binary"},
+                  "description": f"paintings (up to {MAX_STYLES} with style_example)"},
+        "style_example": {"type": "array", "items": {"type": "string", "enum": [
+            k for k, v in EXAMPLES.items() if v["kind"] == "painting"]},
+            "description": "bundled paintings"},
+    }
+    types = {"integer": "integer", "number": "number", "string": "string", "number list": "string"}
+    for option in describe_options(max_size):
+        prop: dict[str, Any] = {"type": types[option["type"]], "description": option["help"]}
+        if option["type"] == "number list":
+            prop["description"] += " (comma-separated)"
+        elif option["default"] is not None:
+            prop["default"] = option["default"]
+        if "choices" in option:
+            prop["enum"] = option["choices"]
+        props[option["name"]] = prop
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "properties": props}}}}}
