@@ -41,13 +41,13 @@ NAME_FIELDS = ("content_example", "style_example")
 #: Bundled pictures, chosen by these fixed names only; a request never names a path.
 EXAMPLES: dict[str, dict[str, str]] = {
     "tubingen": {"file": "tubingen.jpg", "kind": "photo", "title": "Tübingen, Neckarfront",
-                 "credit": "photo: Andreas Praefcke, Wikimedia Commons"},
+                 "credit": "Photo: Andreas Praefcke / Wikimedia Commons, CC BY-SA 3.0"},
     "starry_night": {"file": "starry_night.jpg", "kind": "painting", "title": "The Starry Night",
                      "credit": "Vincent van Gogh, 1889"},
     "the_scream": {"file": "the_scream.jpg", "kind": "painting", "title": "The Scream",
                    "credit": "Edvard Munch, 1893"},
     "shipwreck_minotaur": {"file": "shipwreck_minotaur.jpg", "kind": "painting",
-                           "title": "The Shipwreck of the Minotaur", "credit": "J. M. W. Turner, c. 1810"},
+                           "title": "The Shipwreck of the Minotaur", "credit": "J. M. W. Turner, c. 1805–1810"},
     "composition_vii": {"file": "composition_vii.jpg", "kind": "painting", "title": "Composition VII",
                         "credit": "Wassily Kandinsky, 1913"},
 }

@@ -305,7 +305,10 @@ class JobQueue:
         except MemoryError:
             return {"status": "failed", "error": "out of memory: try a smaller size"}
         except (InputError, ValueError, TypeError) as exc:
-            return {"status": "failed", "error": _one_line(exc)}
+            error = _one_line(exc)
+            for item in [job.content, *job.styles]:  # show the user's names, not the server's paths
+                error = error.replace(item["path"], item["label"])
+            return {"status": "failed", "error": error}
         except RuntimeError as exc:
             if "out of memory" in str(exc).lower():
                 return {"status": "failed", "error": "out of memory: try a smaller size"}
