@@ -48,13 +48,19 @@ def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.mean((a.float() - b.float()) ** 2)
 
 
+def _weighted_mse(
+    a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor], weights: Mapping[str, float]
+) -> torch.Tensor:
+    return sum((weights[k] * mse(a[k], b[k]) for k in b), torch.zeros(()))
+
+
 def content_loss(
     features: Mapping[str, torch.Tensor],
     targets: Mapping[str, torch.Tensor],
     weights: Mapping[str, float],
 ) -> torch.Tensor:
     """Weighted sum over layers of the MSE between feature maps."""
-    return sum((weights[k] * mse(features[k], targets[k]) for k in targets), torch.zeros(()))
+    return _weighted_mse(features, targets, weights)
 
 
 def style_loss(
@@ -63,7 +69,7 @@ def style_loss(
     weights: Mapping[str, float],
 ) -> torch.Tensor:
     """Weighted sum over layers of the MSE between Gram matrices."""
-    return sum((weights[k] * mse(grams[k], targets[k]) for k in targets), torch.zeros(()))
+    return _weighted_mse(grams, targets, weights)
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
