@@ -47,7 +47,8 @@ def browser(tmp_path):
 
 
 def test_paint_a_picture_in_the_browser(tmp_path: Path, browser, photo, painting):
-    photo_path, painting_path = tmp_path / "my photo.png", tmp_path / "painting.jpg"
+    photo_path = tmp_path / "a holiday photo of the old town by the river, taken at dusk.png"
+    painting_path = tmp_path / "painting.jpg"
     photo.save(photo_path)  # 64x48
     painting.save(painting_path)
     with running(create_app(tmp_path / "data")) as url:
@@ -80,7 +81,7 @@ def test_paint_a_picture_in_the_browser(tmp_path: Path, browser, photo, painting
         assert len(set(steps)) >= 2 and steps == sorted(steps), seen  # the progress moved, forwards
         widths = [float(w.rstrip("%")) for _, w in seen if w]
         assert any(0 < w < 100 for w in widths) and widths[-1] == 100, widths
-        assert page.inner_text("#job-title") == "my photo.png × painting.jpg"
+        assert page.inner_text("#job-title") == f"{photo_path.name} × painting.jpg"
 
         # The result is shown at its full size and downloads as a valid PNG.
         page.wait_for_function("document.getElementById('picture').naturalWidth === 128")

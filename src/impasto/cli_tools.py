@@ -68,7 +68,8 @@ def serve(args) -> int:
         from .web.server import serve as run_server
     except ImportError as exc:
         raise InputError(f"the studio needs the web extra: pip install 'impasto[web]' ({exc.name} missing)") from None
-    return run_server(host=args.host, port=args.port, data_dir=args.data_dir)
+    return run_server(host=args.host, port=args.port, data_dir=args.data_dir, max_upload_mb=args.max_upload_mb,
+                      max_pixels=args.max_pixels, max_size=args.max_size)
 
 
 def main(argv: list[str]) -> int:
@@ -88,6 +89,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--data-dir", default="impasto-studio", help="where uploads and results live")
+    p.add_argument("--max-upload-mb", type=float, default=25, help="largest accepted upload (default: 25)")
+    p.add_argument("--max-pixels", type=int, default=50_000_000,
+                   help="largest accepted picture in pixels (default: 50000000)")
+    p.add_argument("--max-size", type=int, default=2048, help="largest output size a job may ask for (default: 2048)")
     p.set_defaults(func=serve)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -306,6 +306,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, data_dir: str | Path = "imp
           **limits: Any) -> int:
     """``impasto serve``: run the studio until Ctrl-C; returns the exit status."""
     data = Path(data_dir).expanduser().resolve()
+    for name, value in limits.items():
+        if not (isinstance(value, (int, float)) and value > 0):
+            print(f"impasto: --{name.replace('_', '-')} must be a positive number")
+            return 2
     try:
         data.mkdir(parents=True, exist_ok=True)
         app = create_app(data, **limits)

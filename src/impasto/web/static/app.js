@@ -31,7 +31,9 @@ function clock(seconds) {
 async function api(path, options) {
   const response = await fetch(path, options);
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.detail || `${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    throw Object.assign(new Error(body.detail || `${response.status} ${response.statusText}`), { status: response.status });
+  }
   return body;
 }
 
@@ -199,6 +201,8 @@ function follow(id) {
   if (state.events) state.events.close();
   state.job = null;
   state.shown = null;
+  $("download").hidden = $("cancel").hidden = true; // until the new job's state arrives
+  $("status").textContent = "";
   history.replaceState(null, "", `#job=${id}`);
   api(`/api/jobs/${id}`).then(render).catch((err) => {
     if (state.job?.id !== id) return showJobError(err.message);
@@ -210,8 +214,17 @@ function follow(id) {
     render(job);
     if (FINISHED.includes(job.status)) { events.close(); refreshHistory(); }
   };
-  events.onerror = () => { // the server restarted or went away: ask again in a moment
-    if (events.readyState === EventSource.CLOSED) setTimeout(() => state.events === events && follow(id), 3000);
+  // The browser reconnects by itself after a dropped stream; it gives up only on an error answer.
+  events.onerror = () => {
+    if (events.readyState !== EventSource.CLOSED) return;
+    setTimeout(async () => {
+      if (state.events !== events) return;
+      try { await api(`/api/jobs/${id}`); follow(id); }
+      catch (err) {
+        if (err.status === 404) showJobError(err.message); // gone for good (another data folder?)
+        else setTimeout(() => state.events === events && follow(id), 3000); // the studio is restarting
+      }
+    }, 2000);
   };
 }
 
