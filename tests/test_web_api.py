@@ -135,6 +135,17 @@ def test_bundled_examples_can_be_picked_by_name(studio):
     assert list((studio.data / "uploads").iterdir()) == []  # nothing was uploaded or copied
 
 
+def test_notices_name_the_users_file_never_a_server_path(studio, photo):
+    frames = io.BytesIO()
+    photo.save(frames, format="GIF", save_all=True, append_images=[photo.rotate(180)])
+    response = studio.http.post("/api/jobs", data={**FAST, "style_example": "the_scream"},
+                                files=[("content", ("moving.gif", frames.getvalue(), "image/gif"))])
+    job = studio.finish(response.json()["id"])
+    assert job["status"] == "done", job["error"]
+    assert any("moving.gif is animated" in n for n in job["notices"]), job["notices"]
+    assert not any(str(studio.data) in n for n in job["notices"])
+
+
 def test_the_event_stream_reports_progress_until_the_end(studio):
     job_id = studio.submit({"steps": "8"}).json()["id"]
     events = []

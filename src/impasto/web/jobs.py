@@ -113,6 +113,13 @@ def _one_line(exc: BaseException) -> str:
     return text[0][:300] if text else exc.__class__.__name__
 
 
+def _user_names(text: str, job: Job) -> str:
+    """Messages from the core name files by path: show the user's names, never the server's paths."""
+    for item in [job.content, *job.styles]:
+        text = text.replace(item["path"], item["label"])
+    return text
+
+
 class JobQueue:
     """Jobs by id, a FIFO of waiting ids, and the worker thread that runs them."""
 
@@ -290,7 +297,7 @@ class JobQueue:
             with self._lock:
                 if isinstance(event, Notice):
                     if len(job.notices) < MAX_NOTICES:
-                        job.notices.append(event.message)
+                        job.notices.append(_user_names(event.message, job))
                     return
                 job.step, job.total, job.loss = event.step, event.total, event.loss
                 job.elapsed = event.elapsed
@@ -305,10 +312,7 @@ class JobQueue:
         except MemoryError:
             return {"status": "failed", "error": "out of memory: try a smaller size"}
         except (InputError, ValueError, TypeError) as exc:
-            error = _one_line(exc)
-            for item in [job.content, *job.styles]:  # show the user's names, not the server's paths
-                error = error.replace(item["path"], item["label"])
-            return {"status": "failed", "error": error}
+            return {"status": "failed", "error": _user_names(_one_line(exc), job)}
         except RuntimeError as exc:
             if "out of memory" in str(exc).lower():
                 return {"status": "failed", "error": "out of memory: try a smaller size"}
