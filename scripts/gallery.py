@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 EX = "src/impasto/examples"
 OUT = "docs/gallery"
 PAINTINGS = ["starry_night", "the_scream", "shipwreck_minotaur", "composition_vii"]
+TITLES = {"starry_night": "Van Gogh, *The Starry Night*", "the_scream": "Munch, *The Scream*",
+          "shipwreck_minotaur": "Turner, *The Shipwreck of the Minotaur*",
+          "composition_vii": "Kandinsky, *Composition VII*"}
 PHOTO = f"{EX}/tubingen.jpg"
 
 
@@ -37,10 +40,10 @@ def entries() -> list[tuple[str, str, list[str]]]:
     """(name, caption, command args after 'impasto')."""
     out = []
     for p in PAINTINGS:
-        out.append((f"{p}-512", f"{p.replace('_', ' ').title()}, 512 px (defaults)",
+        out.append((f"{p}-512", f"{TITLES[p]}, 512 px (defaults)",
                     [PHOTO, f"{EX}/{p}.jpg", "-o", f"{OUT}/{p}-512.jpg"]))
     for p in PAINTINGS:
-        out.append((f"{p}-256", f"{p.replace('_', ' ').title()}, 256 px, same weights",
+        out.append((f"{p}-256", f"{TITLES[p]}, 256 px, same weights",
                     [PHOTO, f"{EX}/{p}.jpg", "--size", "256", "-o", f"{OUT}/{p}-256.jpg"]))
     out += [
         ("preserve-luminance", "The photo's colours kept (luminance-only transfer)",
@@ -63,30 +66,32 @@ def main() -> int:
     (ROOT / OUT).mkdir(parents=True, exist_ok=True)
     sky_mask(ROOT / OUT / "mask-sky.png")
     impasto = str(Path(sys.executable).with_name("impasto"))
-    times: dict[str, float] = {}
-    timing_file = ROOT / OUT / "times.txt"
-    if timing_file.exists():
-        for line in timing_file.read_text().splitlines():
-            name, seconds = line.split()
-            times[name] = float(seconds)
     for name, _, cmd in entries():
         if args.only is not None and name not in args.only:
             continue
         start = time.perf_counter()
         subprocess.run([impasto, *cmd, "--overwrite", "-q", "--jpeg-quality", "88"], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
-        times[name] = time.perf_counter() - start
-        print(f"{name}: {times[name]:.0f} s", flush=True)
-    timing_file.write_text("".join(f"{k} {v:.1f}\n" for k, v in sorted(times.items())))
-    write_readme(times)
+        print(f"{name}: {time.perf_counter() - start:.0f} s", flush=True)
+    write_readme()
     return 0
 
 
-def write_readme(times: dict[str, float]) -> None:
-    rows = []
-    for name, caption, cmd in entries():
-        took = f", {times[name]:.0f} s on 2 CPU cores" if name in times else ""
-        rows.append(f"**{caption}**{took}\n\n![{caption}]({OUT}/{name}.jpg)\n\n"
+def write_readme() -> None:
+    """The four paintings as a table (512 and 256 px), then the controls, each with its command."""
+    made = {name: (caption, cmd) for name, caption, cmd in entries()}
+    rows = ["The four paintings with the default settings, at 512 px and at 256 px. The weights "
+            "are the same everywhere: the losses are normalised, so one `--style-weight` means "
+            "the same strength for every painting and size.", "",
+            "| painting | 512 px (default) | 256 px (`--size 256`) |", "|---|---|---|"]
+    for p in PAINTINGS:
+        rows.append(f"| {TITLES[p]} | <img src=\"{OUT}/{p}-512.jpg\" width=\"360\"> "
+                    f"| <img src=\"{OUT}/{p}-256.jpg\" width=\"180\"> |")
+    rows += ["", "```", f"impasto {PHOTO} {EX}/starry_night.jpg -o starry_night-512.jpg",
+             f"impasto {PHOTO} {EX}/starry_night.jpg --size 256 -o starry_night-256.jpg", "```", ""]
+    for name in ("preserve-luminance", "blend", "masked", "composition_vii-1024"):
+        caption, cmd = made[name]
+        rows.append(f"**{caption}**\n\n<img src=\"{OUT}/{name}.jpg\" width=\"512\">\n\n"
                     f"```\nimpasto {' '.join(shlex.quote(c) for c in cmd)}\n```\n")
     readme = ROOT / "README.md"
     text = readme.read_text()

@@ -46,3 +46,16 @@ def test_failed_write_leaves_the_old_file_alone(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         output.save(torch.rand(1, 3, 4, 4), path)
     assert path.read_bytes() == b"old" and not list(tmp_path.glob("*.part"))
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "pic.png"
+    old = os.umask(0o022)
+    try:
+        output.save(torch.rand(1, 3, 4, 4), path)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

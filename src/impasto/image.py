@@ -170,6 +170,12 @@ def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return out.clamp(0, 1)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then rename into place, so a reader never sees half a file."""
     path = Path(path)
@@ -177,6 +183,9 @@ def atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        # mkstemp makes the file private (0600); give it the mode a plain open() would,
+        # or keep the mode of the file being replaced.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
