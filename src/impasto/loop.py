@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .objective import Objective
+from .optim import LBFGS, Adam
 
 #: Default step sizes: L-BFGS's quasi-Newton step is already well scaled; Adam
 #: moves pixels in [0, 1], where 0.02 per step is visible yet stable.
@@ -110,21 +111,20 @@ def optimise(
         return loss
 
     def closure() -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
+        x.grad = None
         loss = evaluate()
         if math.isfinite(last["value"]):
             loss.backward()
-        else:  # a zero gradient makes L-BFGS stop instead of spreading NaNs into its history
+        else:  # a zero gradient keeps NaNs out of the optimiser's state
             x.grad = torch.zeros_like(x)
         return loss
 
     if optimizer == "lbfgs":
         # One function evaluation per step and no line search, as in the classic tools:
         # each step is then one forward+backward pass, which keeps steps equal in cost.
-        opt = torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=LBFGS_HISTORY,
-                                tolerance_grad=-1, tolerance_change=-1)
+        opt = LBFGS(x, lr=lr, history=LBFGS_HISTORY)
     else:
-        opt = torch.optim.Adam([x], lr=lr)
+        opt = Adam(x, lr=lr)
 
     stopped = None
     done = 0
