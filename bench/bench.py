@@ -68,14 +68,16 @@ def conv_ceiling(bf16: bool = False) -> float:
         conv = torch.nn.Conv2d(cin, cout, 3, padding=1).requires_grad_(False).to(memory_format=torch.channels_last)
         x = torch.randn(1, cin, side, side).to(memory_format=torch.channels_last).requires_grad_(True)
         ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else torch.autocast("cpu", enabled=False)
-        for i in range(6):
+        times = []
+        for _ in range(8):
             t = time.perf_counter()
             with ctx:
                 y = conv(x)
             y.float().sum().backward()
-            if i >= 2:
-                seconds += time.perf_counter() - t
-                flops += 2 * 2 * cin * cout * 9 * side * side
+            times.append(time.perf_counter() - t)
+        # The fastest repetition: a ceiling, not an average that a busy neighbour drags down.
+        seconds += min(times[2:])
+        flops += 2 * 2 * cin * cout * 9 * side * side
     return flops / seconds / 1e9
 
 
@@ -162,7 +164,7 @@ def main() -> int:
         i, p = results[("impasto", size)], results[("pastiche", size)]
         lines.append(f"| s/step at {size} px | {i['step']:.3f} | {p['step']:.3f} | {p['step'] / i['step']:.2f}x |")
     i, p = results[("impasto", 512)], results[("pastiche", 512)]
-    lines.append(f"| start-up, s (command to first step) | {i['startup']:.2f} | {p['startup']:.2f} | "
+    lines.append(f"| start-up + finish, s (run time minus its steps, single scale 512 px) | {i['startup']:.2f} | {p['startup']:.2f} | "
                  f"{p['startup'] / max(i['startup'], 1e-3):.2f}x |")
     lines.append(f"| peak RSS at 512 px, MiB | {i['rss']:.0f} | {p['rss']:.0f} | {p['rss'] / i['rss']:.2f}x |")
     frac = impasto_flops(384, 512) / i["step"] / 1e9 / ceiling
@@ -177,9 +179,15 @@ def main() -> int:
                      f" (first at step {ttq['pastiche_reached']}); impasto in "
                      + (f"{best[1]:.0f} s ({best[0]}): {ttq['pastiche_ttq'] / best[1]:.1f}x faster." if best
                         else "none of the runs above."))
+    results_file = ROOT / "bench" / "RESULTS.md"
+    marker = "## Time to quality"
+    if args.quick and results_file.exists() and marker in results_file.read_text():
+        # Keep the last full run's time-to-quality section (a 15-minute pastiche run).
+        kept = results_file.read_text().split(marker, 1)[1]
+        lines += ["", marker + " (kept from the last full run)" + kept.rstrip("\n")]
     text = "\n".join(lines) + "\n"
     print(text)
-    (ROOT / "bench" / "RESULTS.md").write_text(text)
+    results_file.write_text(text)
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
