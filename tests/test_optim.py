@@ -33,7 +33,7 @@ def test_lbfgs_solves_an_ill_conditioned_quadratic():
     assert _run(LBFGS, 40) < 1e-3
 
 
-def test_lbfgs_first_step_is_small_and_downhill():
+def test_lbfgs_first_step_is_a_small_gradient_step():
     x = torch.zeros(4, requires_grad=True)
     opt = LBFGS(x)
 
@@ -44,9 +44,27 @@ def test_lbfgs_first_step_is_small_and_downhill():
         return loss
 
     opt.step(closure)
-    # gradient -6 each, |g|_1 = 24: the first step moves by 6/24 = 0.25 towards 3.
-    assert torch.allclose(x.detach(), torch.full((4,), 0.25))
+    # No curvature yet: a gradient step moving the largest component by first_move (0.05).
+    assert torch.allclose(x.detach(), torch.full((4,), 0.05))
 
 
 def test_adam_lowers_the_error():
     assert _run(Adam, 300, lr=0.05) < 0.5
+
+
+def test_lbfgs_steps_stay_inside_the_trust_region():
+    x = torch.zeros(3, requires_grad=True)
+    opt = LBFGS(x, max_move=0.25)
+    positions = []
+
+    def closure():
+        x.grad = None
+        loss = (1e-4 * (x - 100) ** 2).sum()  # nearly flat: quasi-Newton wants a huge step
+        loss.backward()
+        return loss
+
+    for _ in range(4):
+        before = x.detach().clone()
+        opt.step(closure)
+        positions.append(float((x.detach() - before).abs().max()))
+    assert max(positions) <= 0.25 + 1e-6 and positions[-1] > 0.2

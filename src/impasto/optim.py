@@ -16,38 +16,47 @@ import torch
 class LBFGS:
     """Limited-memory BFGS with one function evaluation per step and no line search.
 
-    As in the classic style-transfer tools: the first step is scaled by
-    ``min(1, 1/|g|_1)`` because there is no curvature yet; later steps use the
-    two-loop recursion with the usual ``s.y / y.y`` initial Hessian scale.
-    Pairs with ``s.y <= 1e-10`` (no positive curvature) are skipped.
+    The first step is a gradient step of a fixed size in pixel units (there is
+    no curvature yet); later steps use the two-loop recursion with the usual
+    ``s.y / y.y`` initial Hessian scale, inside a trust region of ``max_move``
+    per pixel. Pairs with ``s.y <= 1e-10`` (no positive curvature) are skipped.
     """
 
-    def __init__(self, x: torch.Tensor, lr: float = 1.0, history: int = 50) -> None:
-        self.x, self.lr = x, lr
+    def __init__(self, x: torch.Tensor, lr: float = 1.0, history: int = 50, max_move: float = 0.25,
+                 first_move: float = 0.05) -> None:
+        self.x, self.lr, self.max_move, self.first_move = x, lr, max_move, first_move
         self.pairs: deque[tuple[torch.Tensor, torch.Tensor, float]] = deque(maxlen=history)
         self.prev_grad: torch.Tensor | None = None
-        self.prev_x: torch.Tensor | None = None
+        self.prev_step: torch.Tensor | None = None
         self.h_diag = 1.0
 
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:
         loss = closure()
         g = self.x.grad.detach().reshape(-1).clone()
-        x = self.x.detach().reshape(-1).clone()
-        if self.prev_grad is not None and self.prev_x is not None:
-            # The displacement actually taken (after any clamping by the caller), not the
-            # one proposed: curvature pairs then describe the path the pixels really moved.
-            s, y = x - self.prev_x, g - self.prev_grad
-            ys = float(y @ s)
+        if self.prev_grad is not None and self.prev_step is not None:
+            # s is the step proposed, not the displacement left after the caller's clamping:
+            # the clamped displacement can make s.y tiny and the next step explode
+            # (seen at 512 px), while the proposed step keeps the curvature estimate sane.
+            y = g - self.prev_grad
+            ys = float(y @ self.prev_step)
             if ys > 1e-10:
-                self.pairs.append((s, y, 1.0 / ys))
+                self.pairs.append((self.prev_step, y, 1.0 / ys))
                 self.h_diag = ys / float(y @ y)
             t = self.lr
         else:
-            t = min(1.0, 1.0 / max(float(g.abs().sum()), 1e-12)) * self.lr
-        d = self._direction(g)
+            # No curvature yet: a plain gradient step that moves the most-changed pixel by
+            # first_move. (The classic min(1, 1/|g|_1) step is ~1e-6 px on a large image:
+            # a wasted evaluation at every scale, and fine scales get only a few.)
+            t = self.first_move / max(float(g.abs().max()), 1e-12) * self.lr
+        step = t * self._direction(g)
+        # A trust region in pixel units: with one pair of curvature history the quasi-Newton
+        # step can overshoot wildly (no line search); no good step moves a pixel by > 0.25.
+        largest = float(step.abs().max())
+        if largest > self.max_move:
+            step.mul_(self.max_move / largest)
         with torch.no_grad():
-            self.x.add_((t * d).view_as(self.x))
-        self.prev_grad, self.prev_x = g, x
+            self.x.add_(step.view_as(self.x))
+        self.prev_grad, self.prev_step = g, step
         return loss
 
     def _direction(self, g: torch.Tensor) -> torch.Tensor:
