@@ -124,3 +124,11 @@ def test_sigint_writes_the_best_picture_so_far(files, tmp_path):
     img.load()
     assert img.size == (64, 48)
     assert output.read_recipe(out)["stopped"] == "cancelled"
+
+
+def test_notices_go_to_stderr_and_stdout_only_names_the_picture(files, tmp_path, capsys):
+    out = tmp_path / "big.png"
+    code, stdout, err = run_cli([files["content"], files["style"], "-o", out, "--size", "96", "--steps", "1",
+                                 "--start-size", "96"], capsys)
+    assert code == 0 and stdout.strip() == f"wrote {out}"
+    assert "upsampling it to 96 px" in err

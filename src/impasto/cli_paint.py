@@ -63,7 +63,8 @@ class Reporter:
             self.say(event.message)
             return
         if self.bar is None and not self.quiet:
-            self.bar = tqdm(total=event.total, unit="step", dynamic_ncols=True, file=sys.stderr,
+            # disable=None: no bar when stderr is not a terminal (logs, CI), where \r updates are noise.
+            self.bar = tqdm(total=event.total, unit="step", dynamic_ncols=True, file=sys.stderr, disable=None,
                             bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} "
                             "[{elapsed}<{remaining}, {rate_fmt}]")
         if self.bar is not None:
@@ -78,8 +79,10 @@ class Reporter:
     def say(self, message: str) -> None:
         if self.quiet:
             return
-        (self.bar.write if self.bar is not None else lambda m: print(m, file=sys.stderr))(
-            f"impasto: {message}")
+        if self.bar is not None:
+            self.bar.write(f"impasto: {message}", file=sys.stderr)  # keeps the bar intact
+        else:
+            print(f"impasto: {message}", file=sys.stderr)
 
     def close(self) -> None:
         if self.bar is not None:
