@@ -95,7 +95,7 @@ def optimise(
     """Run ``steps`` optimiser steps from ``init``; return the lowest-loss image seen."""
     clock = clock or RunClock(total=steps, scales=1)
     lr = lr or DEFAULT_LR[optimizer]
-    # NCHW-contiguous: L-BFGS flattens the gradient with .view(), which channels_last breaks.
+    # NCHW-contiguous: the optimisers flatten x and its gradient, a free view only in this layout.
     x = init.detach().clone().clamp(0, 1).contiguous().requires_grad_(True)
     best = {"loss": math.inf, "image": x.detach().clone(), "parts": None}
     last: dict = {}

@@ -33,7 +33,7 @@ class LBFGS:
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:
         loss = closure()
         g = self.x.grad.detach().reshape(-1).clone()
-        if self.prev_grad is not None and self.prev_step is not None:
+        if self.prev_step is not None:  # set together with prev_grad
             # s is the step proposed, not the displacement left after the caller's clamping:
             # the clamped displacement can make s.y tiny and the next step explode
             # (seen at 512 px), while the proposed step keeps the curvature estimate sane.
