@@ -4,7 +4,7 @@ from PIL import Image
 
 import impasto
 from impasto import image as im
-from impasto.pipeline import paint
+from impasto.pipeline import enlarge, paint
 from impasto import StyleConfig
 
 FAST = dict(size=48, steps=6, start_size=48)
@@ -37,6 +37,22 @@ def test_draft_preset_upsamples_to_the_requested_size(photo, painting):
     result = paint(im.to_tensor(photo), [im.to_tensor(painting)], cfg)
     assert tuple(result.image.shape[-2:]) == (72, 96)
     assert [s for s, _ in result.plan][-1] <= 96
+
+
+def test_enlarge_keeps_the_photos_fine_detail(photo):
+    fine = im.to_tensor(photo)
+    coarse = im.resize(fine, (fine.shape[-2] // 4, fine.shape[-1] // 4))
+    # The photo seen at the coarse size comes back as the photo itself, not as a blur...
+    assert torch.allclose(enlarge(coarse, fine), fine, atol=1e-5)
+    blur = im.resize(coarse, tuple(fine.shape[-2:]))
+    assert (blur - fine).abs().mean() > 0.02
+    # ...and a coarse picture that differs from the photo keeps its own coarse content
+    # while getting exactly the photo's missing band on top.
+    other = 0.9 - coarse * 0.8  # a negative of the photo, kept away from 0 and 1
+    out = enlarge(other, fine)
+    up = im.resize(other, tuple(fine.shape[-2:]))
+    assert (out - up - (fine - blur)).abs().mean() < 0.01
+    assert torch.corrcoef(torch.stack([im.resize(out, coarse.shape[-2:]).flatten(), coarse.flatten()]))[0, 1] < -0.5
 
 
 def test_coarse_to_fine_visits_each_scale(photo, painting):

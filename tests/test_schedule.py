@@ -1,5 +1,5 @@
 from impasto import StyleConfig
-from impasto.schedule import PRESETS, plan, sizes, split
+from impasto.schedule import PRESETS, plan, rescale, sizes
 
 
 def test_sizes_grow_to_the_requested_size():
@@ -9,16 +9,27 @@ def test_sizes_grow_to_the_requested_size():
     assert sizes(512, 256, 2.0) == [256]
 
 
-def test_split_keeps_the_total_and_favours_cheap_scales():
-    steps = split(100, 3, 0.5)
-    assert sum(steps) == 100 and steps[0] > steps[1] > steps[2] >= 1
-    assert split(3, 3, 0.1) == [1, 1, 1]
+def test_rescale_keeps_the_total_and_the_proportions():
+    assert rescale([20, 8, 16], 88) == [40, 16, 32]
+    for total in range(3, 60):
+        out = rescale([20, 8, 16], total)
+        assert sum(out) == total and min(out) >= 1
+        assert out[0] >= out[2] >= out[1]
+    assert rescale([60, 1, 1], 3) == [1, 1, 1]
 
 
-def test_plan_uses_the_preset_and_explicit_steps():
-    p = plan(StyleConfig(size=512))
-    assert p[-1][0] == 512 and p[0][0] == PRESETS["standard"].start_size
-    assert sum(n for _, n in p) == PRESETS["standard"].steps
-    single = plan(StyleConfig(size=64, start_size=64, steps=7))
-    assert single == [(64, 7)]
-    assert sum(n for _, n in plan(StyleConfig(size=512, steps=2))) == 2
+def test_plan_uses_the_preset():
+    preset = PRESETS["standard"]
+    assert plan(StyleConfig(size=512)) == [(128, preset.first), (256, preset.middle), (512, preset.last)]
+    big = plan(StyleConfig(size=1024))
+    assert [s for s, _ in big] == [128, 256, 512, 1024] and big[-1][1] == preset.last
+    # A small output is one scale with the whole budget.
+    assert plan(StyleConfig(size=96)) == [(96, preset.first + preset.last)]
+    # The draft preset stops optimising at its top size; the pipeline enlarges the result.
+    assert plan(StyleConfig(size=512, quality="draft"))[-1][0] == PRESETS["draft"].top
+
+
+def test_plan_keeps_explicit_steps_exactly():
+    assert plan(StyleConfig(size=64, start_size=64, steps=7)) == [(64, 7)]
+    assert sum(n for _, n in plan(StyleConfig(size=512, steps=100))) == 100
+    assert plan(StyleConfig(size=512, steps=2)) == [(256, 1), (512, 1)]

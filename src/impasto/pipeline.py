@@ -5,13 +5,14 @@ Works on tensors only (package convention: float32 NCHW RGB in [0, 1]).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
-from . import color, device as devices, features, image as im, schedule
+from . import color, device as devices, features, image as im, schedule, tiles
 from .config import StyleConfig
 from .loop import Cancel, Progress, RunClock, optimise
 from .objective import Objective, style_layer_weights
@@ -56,6 +57,20 @@ def _initial(config: StyleConfig, content: torch.Tensor, init_image: torch.Tenso
         noise = torch.randn(content.shape, generator=gen, dtype=torch.float32)
         return (0.5 + 0.1 * noise).clamp(0, 1).to(content.device)
     return content.clone()
+
+
+def enlarge(x: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+    """The previous scale's picture brought to ``photo``'s size, with the photo's fine detail.
+
+    Plain upsampling blurs, and blur is what the shallow layers' Grams punish
+    most, so the first steps of a finer scale would only undo it. Adding the
+    band the coarse scale could not hold (photo minus photo-through-the-coarse-
+    size; a Laplacian-pyramid step) starts the scale sharp: on the 512 px
+    benchmark this lowers the finished picture's score (bench/RESULTS.md).
+    """
+    size = tuple(photo.shape[-2:])
+    coarse_photo = im.resize(im.resize(photo, tuple(x.shape[-2:])), size)
+    return (im.resize(x, size) + photo - coarse_photo).clamp(0, 1)
 
 
 def _keep_photo_outside(out: torch.Tensor, content: torch.Tensor,
@@ -108,14 +123,16 @@ def paint(
         s = [im.resize(p, fit_for_network(p.shape[-1], p.shape[-2], style_long)).to(dev)
              for p in net_styles]
         m = [im.resize(mask, size).to(dev)[:, :1] for mask in masks] if masks else None
-        objective = Objective(
+        tile = tiles.tile_for(config.tile_size, *size)
+        kind = functools.partial(tiles.TiledObjective, tile=tile) if tile else Objective
+        objective = kind(
             net, c, s,
             content_layers=config.content_layers, style_layers=config.style_layers,
             layer_weights=style_layer_weights(config.layer_weights, config.style_layers),
             blend=blend, content_weight=config.content_weight, style_weight=config.style_weight,
             tv_weight=config.tv_weight, bf16=bf16, masks=m,
         )
-        start = _initial(config, c, init_image, gen) if x is None else im.resize(x, size).to(dev)
+        start = _initial(config, c, init_image, gen) if x is None else enlarge(x.to(dev), c)
         result = optimise(objective, start, steps, optimizer=config.optimizer,
                           lr=config.learning_rate, clock=clock, scale=index,
                           callback=callback, cancel=cancel)
@@ -124,7 +141,9 @@ def paint(
             break
     assert result is not None and x is not None
     final = im.fit_size(w0, h0, config.size)
-    out = color.finish(config.preserve_colors, im.resize(x.float().cpu(), final), content)
+    # The draft preset stops below the output size: enlarge it the same way as between scales.
+    out = enlarge(x.float().cpu(), im.resize(net_content, final))
+    out = color.finish(config.preserve_colors, out, content)
     if masks:
         out = _keep_photo_outside(out, content, masks)
     return PaintResult(out, result.loss, clock.done, result.stopped, str(dev), bf16, steps_plan)

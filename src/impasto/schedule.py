@@ -2,13 +2,15 @@
 
 Starting small and upsampling gives the painting's large-scale structure
 (a 128 px image "sees" the whole composition through VGG's receptive
-fields) and is cheap: a step at 128 px costs 1/16 of one at 512 px. The
-finer scales then only need to add detail, so they get fewer steps.
+fields) and is cheap: a step at 128 px costs about 1/16 of one at 512 px.
+Measured on a 2-core CPU (bench/multiscale.py, bench/RESULTS.md): the
+composition forms in a couple of dozen coarse steps; the output size then
+needs about a dozen steps to bring back fine texture, which upsampling
+blurs, and the scales between need only a few each.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from .config import StyleConfig
@@ -17,19 +19,25 @@ from .config import StyleConfig
 @dataclass(frozen=True)
 class Preset:
     start_size: int  # long side of the first scale
-    steps: int  # total steps over all scales
     ratio: float  # size ratio between scales
-    decay: float  # each scale gets this fraction of the previous scale's steps
+    first: int  # steps at the first (coarsest) scale, where the composition forms
+    middle: int  # steps at each scale between the first and the last
+    last: int  # steps at the last scale (the output size, or ``top``)
     top: int = 0  # optimise at most at this long side, then upsample (0: up to the output size)
-    floor: int = 1  # fewest steps at any scale (large outputs get more scales, not thinner ones)
+
+    def steps(self, scales: int) -> list[int]:
+        """Steps per scale for a run over ``scales`` scales."""
+        if scales == 1:  # a small output: one cheap scale gets the whole budget
+            return [self.first + self.last]
+        return [self.first] + [self.middle] * (scales - 2) + [self.last]
 
 
-# Chosen from measured time-to-quality on a 2-core CPU (bench/RESULTS.md): most steps
-# at the cheap coarse scales, where the composition forms, a few at each finer one.
 PRESETS: dict[str, Preset] = {
-    "draft": Preset(start_size=128, steps=45, ratio=2.0, decay=0.2, top=256),
-    "standard": Preset(start_size=128, steps=150, ratio=2.0, decay=0.3, floor=8),
-    "high": Preset(start_size=128, steps=500, ratio=2 ** 0.5, decay=0.6, floor=20),
+    # A recognisable preview in seconds: optimised up to 256 px, then enlarged.
+    "draft": Preset(start_size=128, ratio=2.0, first=16, middle=4, last=6, top=256),
+    "standard": Preset(start_size=128, ratio=2.0, first=20, middle=8, last=16),
+    # Gentler size steps and many more steps at the output size, for prints.
+    "high": Preset(start_size=128, ratio=2 ** 0.5, first=60, middle=15, last=50),
 }
 
 
@@ -44,19 +52,22 @@ def sizes(start: int, end: int, ratio: float) -> list[int]:
     return out
 
 
-def split(total: int, n: int, decay: float) -> list[int]:
-    """Split ``total`` steps over ``n`` scales geometrically, each scale >= 1 step."""
-    if n == 1:
-        return [total]
-    shares = [decay**i for i in range(n)]
-    raw = [total * s / sum(shares) for s in shares]
-    steps = [max(1, int(r)) for r in raw]
-    steps[0] += total - sum(steps)  # rounding leftovers go to the cheapest scale
-    while steps[0] < 1:  # fewer steps than scales: drop the coarsest scales' share
-        i = next(i for i in range(1, n) if steps[i] > 1)
-        steps[i] -= 1
-        steps[0] += 1
-    return steps
+def rescale(steps: list[int], total: int) -> list[int]:
+    """``steps`` scaled to add up to exactly ``total``, keeping proportions, each >= 1.
+
+    Needs ``total >= len(steps)``; leftovers from rounding go to the largest remainders.
+    """
+    weight = sum(steps)
+    raw = [max(1.0, total * n / weight) for n in steps]
+    out = [int(r) for r in raw]
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - out[i], reverse=True)
+    i = 0
+    while sum(out) < total:
+        out[order[i % len(out)]] += 1
+        i += 1
+    while sum(out) > total:  # the >= 1 floors overshot: take from the largest shares
+        out[max(range(len(out)), key=lambda j: out[j])] -= 1
+    return out
 
 
 def plan(config: StyleConfig) -> list[tuple[int, int]]:
@@ -65,10 +76,9 @@ def plan(config: StyleConfig) -> list[tuple[int, int]]:
     start = config.start_size or min(preset.start_size, config.size)
     end = min(config.size, preset.top) if preset.top else config.size
     scale_sizes = sizes(min(start, end), end, preset.ratio)
-    total = config.steps or preset.steps
-    if len(scale_sizes) > total:  # fewer steps than scales: keep only the finest scales
-        scale_sizes = scale_sizes[-total:]
-    steps = split(total, len(scale_sizes), preset.decay)
-    if config.steps is None:  # an explicit step count is kept exactly; presets keep a floor
-        steps = [max(preset.floor, n) for n in steps]
+    steps = preset.steps(len(scale_sizes))
+    if config.steps is not None:  # an explicit step count is kept exactly
+        if len(scale_sizes) > config.steps:  # fewer steps than scales: keep the finest
+            scale_sizes, steps = scale_sizes[-config.steps:], steps[-config.steps:]
+        steps = rescale(steps, config.steps)
     return list(zip(scale_sizes, steps))
