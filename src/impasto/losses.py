@@ -22,12 +22,13 @@ from collections.abc import Mapping, Sequence
 import torch
 
 
-def gram(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Channel correlations ``F F^T / (H W)`` of NCHW features, shape N x C x C.
+def gram_sum(
+    features: torch.Tensor, mask: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor | float]:
+    """``(sum over positions of f f^T, total weight)`` of NCHW features: a Gram before averaging.
 
-    With a ``mask`` (N x 1 x H x W, weights in [0, 1] at this layer's
-    resolution) positions are weighted by it and the average is over the
-    mask's total weight: the statistic of just the masked region.
+    Sums, unlike averages, add up over the tiles of a picture (see tiles.py).
+    ``mask`` (N x 1 x H x W, weights in [0, 1]) weights the positions.
     """
     n, c, h, w = features.shape
     features = features.float()  # accumulate in fp32 even under autocast
@@ -38,9 +39,20 @@ def gram(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tens
     else:
         flat = features.reshape(n, c, h * w).transpose(1, 2)
     if mask is None:
-        return torch.bmm(flat.transpose(1, 2), flat) / (h * w)
+        return torch.bmm(flat.transpose(1, 2), flat), float(h * w)
     m = mask.reshape(n, h * w, 1).float()
-    return torch.bmm((flat * m).transpose(1, 2), flat) / m.sum().clamp_min(1e-8)
+    return torch.bmm((flat * m).transpose(1, 2), flat), m.sum()
+
+
+def gram(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Channel correlations ``F F^T / (H W)`` of NCHW features, shape N x C x C.
+
+    With a ``mask`` (N x 1 x H x W, weights in [0, 1] at this layer's
+    resolution) positions are weighted by it and the average is over the
+    mask's total weight: the statistic of just the masked region.
+    """
+    total, weight = gram_sum(features, mask)
+    return total / (weight if isinstance(weight, float) else weight.clamp_min(1e-8))
 
 
 def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -69,8 +69,7 @@ class Objective:
         self.device = device
         with torch.inference_mode():
             if content is not None and content_weight > 0:
-                feats = self._features(content)
-                self.content_targets = {k: feats[k].float().clone() for k in self.content_layers}
+                self.content_targets = self._content_targets(content)
                 unit = {k: content_weight / len(self.content_layers) for k in self.content_layers}
                 self.content_w = losses.normalizers(self.content_targets, unit)
             else:
@@ -94,6 +93,10 @@ class Objective:
     def _features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         with autocast(self.device, self.bf16):
             return self.net(image, self.layers)
+
+    def _content_targets(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        feats = self._features(content)
+        return {k: feats[k].float().clone() for k in self.content_layers}
 
     def _style_stats(self, style: torch.Tensor) -> dict[str, torch.Tensor]:
         with autocast(self.device, self.bf16):

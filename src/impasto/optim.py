@@ -25,10 +25,10 @@ class LBFGS:
     def __init__(self, x: torch.Tensor, lr: float = 1.0, history: int = 50, max_move: float = 0.25,
                  first_move: float = 0.05) -> None:
         self.x, self.lr, self.max_move, self.first_move = x, lr, max_move, first_move
-        self.pairs: deque[tuple[torch.Tensor, torch.Tensor, float]] = deque(maxlen=history)
+        self.pairs: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque(maxlen=history)
         self.prev_grad: torch.Tensor | None = None
         self.prev_step: torch.Tensor | None = None
-        self.h_diag = 1.0
+        self.h_diag: torch.Tensor | float = 1.0
 
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:
         loss = closure()
@@ -38,10 +38,10 @@ class LBFGS:
             # the clamped displacement can make s.y tiny and the next step explode
             # (seen at 512 px), while the proposed step keeps the curvature estimate sane.
             y = g - self.prev_grad
-            ys = float(y @ self.prev_step)
-            if ys > 1e-10:
+            ys = y @ self.prev_step
+            if float(ys) > 1e-10:  # the one wait for the device per step
                 self.pairs.append((self.prev_step, y, 1.0 / ys))
-                self.h_diag = ys / float(y @ y)
+                self.h_diag = ys / (y @ y)
             t = self.lr
         else:
             # No curvature yet: a plain gradient step that moves the most-changed pixel by
@@ -51,25 +51,24 @@ class LBFGS:
         step = t * self._direction(g)
         # A trust region in pixel units: with one pair of curvature history the quasi-Newton
         # step can overshoot wildly (no line search); no good step moves a pixel by > 0.25.
-        largest = float(step.abs().max())
-        if largest > self.max_move:
-            step.mul_(self.max_move / largest)
+        step.mul_((self.max_move / step.abs().max().clamp_min(1e-12)).clamp(max=1.0))
         with torch.no_grad():
             self.x.add_(step.view_as(self.x))
         self.prev_grad, self.prev_step = g, step
         return loss
 
     def _direction(self, g: torch.Tensor) -> torch.Tensor:
+        # Scalars stay 0-dim tensors: on a GPU, float() here would wait for the device
+        # twice per history pair (about 100 waits a step with the default history).
         q = -g
         alphas = []
         for s, y, rho in reversed(self.pairs):
-            a = rho * float(s @ q)
+            a = rho * (s @ q)
             alphas.append(a)
-            q.add_(y, alpha=-a)
+            q.addcmul_(y, a, value=-1)
         q.mul_(self.h_diag)
         for (s, y, rho), a in zip(self.pairs, reversed(alphas)):
-            b = rho * float(y @ q)
-            q.add_(s, alpha=a - b)
+            q.addcmul_(s, a - rho * (y @ q))
         return q
 
 
