@@ -12,10 +12,12 @@ def _quadratic():
     return a, b, solution
 
 
-def _run(opt_cls, steps, **kw):
+def _run(opt_cls, steps, warm=None, keep=None, **kw):
     a, b, solution = _quadratic()
     x = torch.zeros(20, requires_grad=True)
     opt = opt_cls(x, **kw)
+    if warm:
+        opt.warm(warm)
 
     def closure():
         x.grad = None
@@ -25,6 +27,8 @@ def _run(opt_cls, steps, **kw):
 
     for _ in range(steps):
         opt.step(closure)
+    if keep is not None:
+        keep.extend(opt.history())
     return float((x.detach() - solution).norm() / solution.norm())
 
 
@@ -68,3 +72,11 @@ def test_lbfgs_steps_stay_inside_the_trust_region():
         opt.step(closure)
         positions.append(float((x.detach() - before).abs().max()))
     assert max(positions) <= 0.25 + 1e-6 and positions[-1] > 0.2
+
+
+def test_lbfgs_warm_start_from_earlier_curvature_converges_sooner():
+    # What the pipeline does between scales: curvature learned before starts the next run.
+    history = []
+    _run(LBFGS, 15, keep=history, max_move=10.0)
+    assert len(history) > 5
+    assert _run(LBFGS, 6, warm=history, max_move=10.0) < 0.3 * _run(LBFGS, 6, max_move=10.0)

@@ -68,6 +68,7 @@ class ScaleResult:
     loss: float
     steps: int
     stopped: str | None  # None, "cancelled" or "nonfinite"
+    history: list = field(default_factory=list)  # L-BFGS curvature pairs, to warm-start the next scale
 
 
 @dataclass
@@ -91,6 +92,7 @@ def optimise(
     scale: int = 1,
     callback: Callable[[Progress], None] | None = None,
     cancel: Cancel | None = None,
+    warm: list | None = None,
 ) -> ScaleResult:
     """Run ``steps`` optimiser steps from ``init``; return the lowest-loss image seen."""
     clock = clock or RunClock(total=steps, scales=1)
@@ -123,6 +125,8 @@ def optimise(
         # One function evaluation per step and no line search, as in the classic tools:
         # each step is then one forward+backward pass, which keeps steps equal in cost.
         opt = LBFGS(x, lr=lr, history=LBFGS_HISTORY)
+        if warm:
+            opt.warm(warm)
     else:
         opt = Adam(x, lr=lr)
 
@@ -156,4 +160,5 @@ def optimise(
         # The last step's update has not been scored yet: score it so it can win.
         with torch.no_grad():
             evaluate()
-    return ScaleResult(best["image"], best["loss"], done, stopped)
+    history = opt.history() if isinstance(opt, LBFGS) else []
+    return ScaleResult(best["image"], best["loss"], done, stopped, history)
