@@ -22,6 +22,14 @@ from .optim import LBFGS, Adam
 #: moves pixels in [0, 1], where 0.02 per step is visible yet stable.
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 LBFGS_HISTORY = 50
+#: Two vectors the size of the picture per history pair: at 4096x3072 that is 300 MB a
+#: pair, so large pictures keep fewer pairs (at least 5) to stay within this budget.
+LBFGS_HISTORY_BYTES = 2 << 30
+
+
+def history_length(numel: int) -> int:
+    """L-BFGS pairs to keep for a picture of ``numel`` values."""
+    return max(5, min(LBFGS_HISTORY, LBFGS_HISTORY_BYTES // (2 * 4 * numel)))
 
 
 class Cancel:
@@ -124,7 +132,7 @@ def optimise(
     if optimizer == "lbfgs":
         # One function evaluation per step and no line search, as in the classic tools:
         # each step is then one forward+backward pass, which keeps steps equal in cost.
-        opt = LBFGS(x, lr=lr, history=LBFGS_HISTORY)
+        opt = LBFGS(x, lr=lr, history=history_length(x.numel()))
         if warm:
             opt.warm(warm)
     else:
