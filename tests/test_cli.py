@@ -132,3 +132,27 @@ def test_notices_go_to_stderr_and_stdout_only_names_the_picture(files, tmp_path,
                                  "--start-size", "96"], capsys)
     assert code == 0 and stdout.strip() == f"wrote {out}"
     assert "upsampling it to 96 px" in err
+
+
+def test_a_closed_pipe_is_not_an_error():
+    # `impasto info X | head` closes stdout early: exit quietly, no "unexpected error".
+    code = ("import impasto.cli as c, impasto.cli_paint as p\n"
+            "p.paint_command = lambda args: [print('x' * 1000) for _ in range(2000)] and 0\n"
+            "raise SystemExit(c.main(['photo.jpg', 'painting.jpg']))")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(10)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and err == ""
+
+
+def test_out_of_memory_is_one_line_with_advice(capsys, monkeypatch):
+    import impasto.cli_paint
+
+    def fail(args):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(impasto.cli_paint, "paint_command", fail)
+    assert main(["photo.jpg", "painting.jpg"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "out of memory" in err[0] and "--tile-size" in err[0]

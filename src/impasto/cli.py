@@ -121,15 +121,34 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `impasto info X | head`): not an error. Point stdout
+        # at /dev/null so Python's flush at exit does not complain a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except MemoryError:
-        _error("out of memory: try a smaller --size")
+        _error(OUT_OF_MEMORY)
         return EXIT_FAIL
-    except Exception as exc:  # a bug: say so in one line; IMPASTO_DEBUG=1 shows the traceback
-        if os.environ.get("IMPASTO_DEBUG"):
-            raise
-        _error(f"unexpected error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-               " (set IMPASTO_DEBUG=1 for details)")
-        return EXIT_FAIL
+    except RuntimeError as exc:
+        # torch reports a failed allocation as a RuntimeError (CUDA: OutOfMemoryError, a subclass).
+        if "out of memory" in str(exc) or "can't allocate memory" in str(exc):
+            _error(OUT_OF_MEMORY)
+            return EXIT_FAIL
+        return _unexpected(exc)
+    except Exception as exc:
+        return _unexpected(exc)
+
+
+OUT_OF_MEMORY = "out of memory: try a smaller --size, or --tile-size 512 (same picture, less memory)"
+
+
+def _unexpected(exc: Exception) -> int:
+    """A bug: say so in one line; IMPASTO_DEBUG=1 shows the traceback."""
+    if os.environ.get("IMPASTO_DEBUG"):
+        raise exc
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    _error(f"unexpected error: {exc.__class__.__name__}: {first} (set IMPASTO_DEBUG=1 for details)")
+    return EXIT_FAIL
 
 
 def _error(message: str) -> None:
