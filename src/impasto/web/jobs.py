@@ -29,7 +29,7 @@ from PIL import Image
 from .. import image as im, output, recipe as recipes, schedule
 from ..api import run
 from ..config import StyleConfig
-from ..errors import InputError
+from ..errors import InputError, is_out_of_memory
 from ..loop import Cancel, Notice, Progress
 
 log = logging.getLogger("impasto.studio")
@@ -309,12 +309,10 @@ class JobQueue:
         try:
             result = run(job.content["path"], styles, config=config, callback=on_event,
                          cancel=job.cancel, max_pixels=self.max_pixels)
-        except MemoryError:
-            return {"status": "failed", "error": "out of memory: try a smaller size"}
         except (InputError, ValueError, TypeError) as exc:
             return {"status": "failed", "error": _user_names(_one_line(exc), job)}
-        except RuntimeError as exc:
-            if "out of memory" in str(exc).lower():
+        except (MemoryError, RuntimeError) as exc:
+            if is_out_of_memory(exc):
                 return {"status": "failed", "error": "out of memory: try a smaller size"}
             raise
         changes: dict[str, Any] = {"status": "cancelled" if job.cancel.is_set() else "done",
