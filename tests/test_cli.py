@@ -3,14 +3,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from impasto import output
 from impasto.cli import main
+from impasto.recipe import read_recipe, sha256
 
 FAST = ["--size", "40", "--steps", "3", "--start-size", "40", "-q"]
 
@@ -26,9 +25,9 @@ def test_paints_and_writes_with_a_recipe(files, tmp_path, capsys):
     code, stdout, err = run_cli([files["content"], files["style"], "-o", out, *FAST], capsys)
     assert code == 0 and f"wrote {out}" in stdout
     assert Image.open(out).size == (40, 30)
-    recipe = output.read_recipe(out)
+    recipe = read_recipe(out)
     assert recipe["options"]["size"] == 40 and recipe["steps_run"] == 3
-    assert recipe["inputs"]["content"]["sha256"] == output.sha256(files["content"])
+    assert recipe["inputs"]["content"]["sha256"] == sha256(files["content"])
 
 
 def test_help_documents_every_option_with_its_default(capsys):
@@ -123,7 +122,7 @@ def test_sigint_writes_the_best_picture_so_far(files, tmp_path):
     img = Image.open(out)
     img.load()
     assert img.size == (64, 48)
-    assert output.read_recipe(out)["stopped"] == "cancelled"
+    assert read_recipe(out)["stopped"] == "cancelled"
 
 
 def test_notices_go_to_stderr_and_stdout_only_names_the_picture(files, tmp_path, capsys):
@@ -136,7 +135,7 @@ def test_notices_go_to_stderr_and_stdout_only_names_the_picture(files, tmp_path,
 
 def test_a_closed_pipe_is_not_an_error():
     # `impasto info X | head` closes stdout early: exit quietly, no "unexpected error".
-    code = ("import impasto.cli as c, impasto.cli_paint as p\n"
+    code = ("import impasto.cli as c, impasto.cli.paint as p\n"
             "p.paint_command = lambda args: [print('x' * 1000) for _ in range(2000)] and 0\n"
             "raise SystemExit(c.main(['photo.jpg', 'painting.jpg']))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -147,12 +146,12 @@ def test_a_closed_pipe_is_not_an_error():
 
 
 def test_out_of_memory_is_one_line_with_advice(capsys, monkeypatch):
-    import impasto.cli_paint
+    import impasto.cli.paint
 
     def fail(args):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
 
-    monkeypatch.setattr(impasto.cli_paint, "paint_command", fail)
+    monkeypatch.setattr(impasto.cli.paint, "paint_command", fail)
     assert main(["photo.jpg", "painting.jpg"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "out of memory" in err[0] and "--tile-size" in err[0]

@@ -1,8 +1,6 @@
-import numpy as np
 import pytest
 import torch
 
-import impasto
 from impasto import device
 from impasto.errors import InputError
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 from PIL import Image, ImageCms
 
+from conftest import gradient_image
 from impasto import image as im
 from impasto.cli import main
 from impasto.errors import InputError
-from conftest import gradient_image
 
 
 def _jpeg_bytes(img=None) -> bytes:

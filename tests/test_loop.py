@@ -3,7 +3,8 @@ import math
 import torch
 
 from impasto import image as im
-from impasto.loop import LBFGS_HISTORY, Cancel, Progress, RunClock, history_length, optimise
+from impasto.events import Cancel, Progress, RunClock
+from impasto.loop import optimise
 from impasto.objective import Objective
 
 
@@ -86,10 +87,3 @@ def test_nonfinite_loss_stops_with_the_last_good_image(net, photo, painting):
     result = optimise(Broken(), c, 10)
     assert result.stopped == "nonfinite" and math.isfinite(result.loss)
     assert torch.isfinite(result.image).all()
-
-
-def test_lbfgs_history_shrinks_for_large_pictures():
-    assert history_length(3 * 384 * 512) == LBFGS_HISTORY
-    n, per_pair = history_length(3 * 3072 * 4096), 2 * 4 * 3 * 3072 * 4096
-    assert 5 <= n < LBFGS_HISTORY and n * per_pair <= 2 * 2**30  # 6 pairs of 302 MB
-    assert history_length(3 * 1536 * 2048) < LBFGS_HISTORY

@@ -1,6 +1,6 @@
 import torch
 
-from impasto.optim import LBFGS, Adam
+from impasto.optim import LBFGS, LBFGS_HISTORY, Adam, history_length
 
 
 def _quadratic():
@@ -80,3 +80,10 @@ def test_lbfgs_warm_start_from_earlier_curvature_converges_sooner():
     _run(LBFGS, 15, keep=history, max_move=10.0)
     assert len(history) > 5
     assert _run(LBFGS, 6, warm=history, max_move=10.0) < 0.3 * _run(LBFGS, 6, max_move=10.0)
+
+
+def test_lbfgs_history_shrinks_for_large_pictures():
+    assert history_length(3 * 384 * 512) == LBFGS_HISTORY
+    n, per_pair = history_length(3 * 3072 * 4096), 2 * 4 * 3 * 3072 * 4096
+    assert 5 <= n < LBFGS_HISTORY and n * per_pair <= 2 * 2**30  # 6 pairs of 302 MB
+    assert history_length(3 * 1536 * 2048) < LBFGS_HISTORY

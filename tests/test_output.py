@@ -5,6 +5,7 @@ from PIL import Image
 
 from impasto import output
 from impasto.errors import InputError
+from impasto.recipe import read_recipe
 
 
 @pytest.mark.parametrize("ext", ["png", "jpg", "webp", "tif"])
@@ -14,7 +15,7 @@ def test_formats_by_extension_carry_the_recipe(tmp_path, ext):
     output.save(x, path, recipe={"impasto": "0", "seed": 7})
     img = Image.open(path)
     assert img.size == (30, 20) and img.format == output.FORMATS["." + ext]
-    assert output.read_recipe(path) == {"impasto": "0", "seed": 7}
+    assert read_recipe(path) == {"impasto": "0", "seed": 7}
     assert not list(tmp_path.glob("*.part"))
 
 
@@ -27,7 +28,7 @@ def test_sixteen_bit_tiff_keeps_more_than_8_bits(tmp_path):
     expected = (x[0].permute(1, 2, 0).numpy() * 65535).round().astype(np.uint16)
     assert np.array_equal(pixels, expected)
     assert len(np.unique(pixels)) > 150  # 192 distinct values survive, 8 bits would merge some
-    assert Image.open(path).size == (8, 8) and output.read_recipe(path) == {"impasto": "0"}
+    assert Image.open(path).size == (8, 8) and read_recipe(path) == {"impasto": "0"}
 
 
 def test_unknown_extension_is_refused(tmp_path):

@@ -3,9 +3,8 @@ import torch
 from PIL import Image
 
 import impasto
-from impasto import image as im
+from impasto import StyleConfig, image as im
 from impasto.pipeline import enlarge, paint
-from impasto import StyleConfig
 
 FAST = dict(size=48, steps=6, start_size=48)
 

@@ -1,11 +1,10 @@
 import pytest
 import torch
 
+from conftest import EXAMPLES, small
 from impasto import image as im
 from impasto.objective import Objective
 from impasto.tiles import ALIGN, AUTO_TILE, TiledObjective, geometry, grid, tile_for
-
-from conftest import EXAMPLES, small
 
 LAYERS = dict(content_layers=["relu4_2"], style_layers=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
               layer_weights=[1] * 5, content_weight=1.0, style_weight=10.0, tv_weight=1.0)

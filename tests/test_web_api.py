@@ -25,8 +25,8 @@ httpx = pytest.importorskip("httpx", reason="the API tests need httpx (the test 
 
 from PIL import Image  # noqa: E402
 
-from impasto import output  # noqa: E402
 from impasto.config import StyleConfig  # noqa: E402
+from impasto.recipe import read_recipe  # noqa: E402
 from impasto.web.server import create_app, running, serve  # noqa: E402
 
 FAST = {"size": "48", "steps": "3", "start_size": "48"}
@@ -114,7 +114,7 @@ def test_a_job_runs_to_done_and_its_png_carries_the_recipe(studio):
     saved.write_bytes(picture.content)
     with Image.open(saved) as img:
         assert img.format == "PNG" and img.size == (48, 36)  # the 64x48 photo at 48 px
-    recipe = output.read_recipe(saved)
+    recipe = read_recipe(saved)
     assert recipe["options"]["size"] == 48 and recipe["steps_run"] == 3
 
     # Uploads are stored under server-made names only.

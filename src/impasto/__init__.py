@@ -1,12 +1,11 @@
 """impasto: paint a photo in the style of a painting (Gatys, Ecker & Bethge)."""
 
-__version__ = "0.1.0"  # first, so submodules can import it during package start-up
-
-from .api import run, stylize  # noqa: E402
-from .config import StyleConfig  # noqa: E402
-from .errors import ImpastoError, InputError  # noqa: E402
-from .loop import Cancel, Notice, Progress  # noqa: E402
-from .weights import Weights  # noqa: E402
+from ._version import __version__
+from .api import run, stylize
+from .config import StyleConfig
+from .errors import ImpastoError, InputError
+from .events import Cancel, Notice, Progress
+from .weights import Weights
 
 __all__ = ["Cancel", "ImpastoError", "InputError", "Notice", "Progress", "StyleConfig", "Weights",
            "run", "stylize", "__version__"]

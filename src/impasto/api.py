@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, Union
-
-import os
 
 from PIL import Image
 
 from . import image as im
 from .config import StyleConfig
-from .loop import Cancel, Notice, Progress
+from .events import Cancel, Notice, Progress
 from .pipeline import PaintResult, paint
 
 Source = Union[str, "os.PathLike[str]", Image.Image]
@@ -23,10 +23,6 @@ def _as_list(style: Source | Sequence[Source]) -> list[Source]:
     return list(style)
 
 
-def _init_source(config: StyleConfig) -> Source | None:
-    return None if config.init in ("content", "noise") else config.init
-
-
 def run(
     content: Source,
     style: Source | Sequence[Source],
@@ -36,18 +32,21 @@ def run(
     cancel: Cancel | None = None,
     masks: Sequence[Source] | None = None,
     max_pixels: int = 0,
+    add_detail: bool = True,
     **overrides: Any,
 ) -> PaintResult:
     """Like :func:`stylize`, but returns the full :class:`PaintResult` (tensor, steps, status).
 
     ``masks`` (one per style) paint each painting only where its mask is
     white; ``max_pixels`` bounds the inputs' declared size (0: the default).
-    The callback also receives :class:`Notice` events.
+    The callback also receives :class:`Notice` events. ``add_detail=False`` is
+    the benchmark's ablation of :func:`impasto.pipeline.enlarge` (plain upsampling).
     """
     config = (config or StyleConfig()).with_options(**overrides)
     styles = _as_list(style)
     if not styles:
         raise ValueError("at least one style image is needed")
+    config.check_counts(len(styles), len(masks or ()))
     max_pixels = max_pixels or im.DEFAULT_MAX_PIXELS
 
     def load(source: Source, label: str) -> im.Loaded:
@@ -62,17 +61,15 @@ def run(
         _tell(callback, f"the photo is {loaded.rgb.size[0]}x{loaded.rgb.size[1]} px: upsampling it "
               f"to {config.size} px on the long side")
     paintings = [im.to_tensor(load(s, "style").rgb) for s in styles]
-    init = _init_source(config)
+    init = config.init_path
     init_tensor = im.to_tensor(load(init, "init image").rgb) if init is not None else None
     mask_tensors = None
     if masks:
-        if len(masks) != len(styles):
-            raise ValueError(f"{len(masks)} mask(s) for {len(styles)} style(s): give one per style")
         mask_tensors = [im.to_tensor(load(m, "mask").rgb).mean(1, keepdim=True) for m in masks]
     result = paint(photo, paintings, config, init_image=init_tensor, masks=mask_tensors,
-                   callback=callback, cancel=cancel)
-    result.alpha = loaded.alpha
-    return result
+                   callback=callback, cancel=cancel, add_detail=add_detail)
+    # The photo's alpha never enters the tensors: it joins the result here, for the writer.
+    return dataclasses.replace(result, alpha=loaded.alpha)
 
 
 def _tell(callback: Callable[[Any], None] | None, message: str) -> None:

@@ -1,15 +1,18 @@
 """Every option of a run, once: a typed, frozen dataclass with documented defaults.
 
-The CLI's flags and the web form are generated from these fields (their
-``metadata["help"]``), so a new option is added here and nowhere else.
+The CLI's flags and the web form are generated from these fields through
+:func:`option_specs` (type, default, help, choices, bounds), so a new option is
+added here and nowhere else.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+import typing
+from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, Optional
 
+from .errors import InputError
 from .weights import DEFAULT_WEIGHTS, LAYER_NAMES
 
 OPTIMIZERS = ("lbfgs", "adam")
@@ -20,6 +23,10 @@ PRESERVE = ("none", "luminance", "histogram")
 QUALITIES = ("draft", "standard", "high")
 
 MIN_SIZE, MAX_SIZE = 16, 8192
+STYLE_SCALE_BOUNDS = (0.05, 8.0)
+#: The start images named by a word; any other ``init`` is a path to a picture.
+INIT_CONTENT, INIT_NOISE = "content", "noise"
+INIT_KEYWORDS = (INIT_CONTENT, INIT_NOISE)
 
 
 def _opt(default: Any, help: str, **extra: Any) -> Any:
@@ -32,9 +39,9 @@ def _opt(default: Any, help: str, **extra: Any) -> Any:
 class StyleConfig:
     """Options of one style-transfer run. Defaults give a good picture on any painting."""
 
-    size: int = _opt(512, "long side of the output in px")
+    size: int = _opt(512, "long side of the output in px", bounds=(MIN_SIZE, MAX_SIZE))
     steps: Optional[int] = _opt(
-        None, "total optimisation steps over all scales (default: the quality preset's number)", type=int,
+        None, "total optimisation steps over all scales (default: the quality preset's number)",
     )
     quality: str = _opt(
         "standard",
@@ -43,7 +50,7 @@ class StyleConfig:
     )
     start_size: Optional[int] = _opt(
         None, "long side of the first, coarsest scale (default: the preset's); equal to --size "
-        "for a single scale", type=int,
+        "for a single scale", bounds=(MIN_SIZE, MAX_SIZE),
     )
     content_weight: float = _opt(1.0, "weight of the content loss (relative error of relu4_2 features)")
     style_weight: float = _opt(
@@ -62,7 +69,8 @@ class StyleConfig:
     style_weights: tuple[float, ...] = _opt(
         (), "weight of each painting when several are given (empty: equal)"
     )
-    style_scale: float = _opt(1.0, "size of the painting relative to the output: >1 larger strokes, <1 finer")
+    style_scale: float = _opt(1.0, "size of the painting relative to the output: >1 larger strokes, <1 finer",
+                              bounds=STYLE_SCALE_BOUNDS)
     preserve_colors: str = _opt(
         "none", "keep the photo's colours: luminance (style on brightness only) or histogram "
         "(recolour the painting to the photo's palette first)", choices=PRESERVE,
@@ -74,7 +82,7 @@ class StyleConfig:
     )
     optimizer: str = _opt("lbfgs", "optimiser of the pixels", choices=OPTIMIZERS)
     learning_rate: float = _opt(0.0, "step size (0: the optimiser's default, 1 for lbfgs, 0.02 for adam)")
-    init: str = _opt("content", "start image: content, noise, or a path to an image")
+    init: str = _opt(INIT_CONTENT, "start image: content, noise, or a path to an image")
     pooling: str = _opt("max", "VGG pooling: max, or avg for smoother results", choices=POOLINGS)
     seed: int = _opt(0, "random seed; the same seed, inputs and device give the same picture on CPU")
     device: str = _opt("auto", "compute device: auto picks cuda, then mps, then cpu", choices=DEVICES)
@@ -109,10 +117,11 @@ class StyleConfig:
             value = getattr(self, name)
             need(isinstance(value, (int, float)) and math.isfinite(value) and value >= 0,
                  name, "must be a finite number >= 0")
+        low, high = STYLE_SCALE_BOUNDS
         need(isinstance(self.style_scale, (int, float)) and math.isfinite(self.style_scale)
-             and 0.05 <= self.style_scale <= 8, "style_scale", "must be between 0.05 and 8")
-        for name, choices in (("preserve_colors", PRESERVE), ("optimizer", OPTIMIZERS), ("device", DEVICES), ("precision", PRECISIONS),
-                              ("pooling", POOLINGS), ("quality", QUALITIES)):
+             and low <= self.style_scale <= high, "style_scale", f"must be between {low:g} and {high:g}")
+        for name, choices in (("preserve_colors", PRESERVE), ("optimizer", OPTIMIZERS), ("device", DEVICES),
+                              ("precision", PRECISIONS), ("pooling", POOLINGS), ("quality", QUALITIES)):
             need(getattr(self, name) in choices, name, f"allowed: {', '.join(choices)}")
         for name in ("content_layers", "style_layers"):
             layers = getattr(self, name)
@@ -128,7 +137,24 @@ class StyleConfig:
              "content_weight and style_weight cannot both be 0")
         need(isinstance(self.init, str) and self.init != "", "init", "content, noise or an image path")
 
-    def with_options(self, **overrides: Any) -> "StyleConfig":
+    @property
+    def init_path(self) -> str | None:
+        """The start picture's path, or None when ``init`` is one of :data:`INIT_KEYWORDS`."""
+        return None if self.init in INIT_KEYWORDS else self.init
+
+    def check_counts(self, styles: int, masks: int = 0, masks_named: str = "mask(s)") -> None:
+        """One mask per painting (when any are given) and one style weight per painting.
+
+        The one check for every front end; ``masks_named`` is how the caller's user
+        names masks (the CLI says ``--mask``). Raises :class:`InputError`.
+        """
+        if masks and masks != styles:
+            raise InputError(f"{masks} {masks_named} for {styles} style(s): give one mask per style")
+        if self.style_weights and len(self.style_weights) != styles:
+            raise InputError(f"style_weights has {len(self.style_weights)} weight(s) "
+                             f"for {styles} painting(s): give one per painting")
+
+    def with_options(self, **overrides: Any) -> StyleConfig:
         """A copy with ``overrides``; unknown names raise ``TypeError``."""
         unknown = sorted(set(overrides) - {f.name for f in fields(self)})
         if unknown:
@@ -139,3 +165,36 @@ class StyleConfig:
     def to_dict(self) -> dict[str, Any]:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
                 for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """What a front end needs to offer one option: read from the field, never guessed."""
+
+    name: str
+    type: type  # int, float or str: the value's type, or each item's when ``many``
+    many: bool  # a tuple of values (a list on the command line, comma-separated on the web)
+    optional: bool  # None is allowed (meaning: the preset decides)
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    bounds: tuple[float, float] | None = None
+
+
+def option_specs() -> list[OptionSpec]:
+    """One :class:`OptionSpec` per :class:`StyleConfig` field, in declaration order."""
+    hints = typing.get_type_hints(StyleConfig)
+    specs = []
+    for f in fields(StyleConfig):
+        kind, many, optional = hints[f.name], False, False
+        args = typing.get_args(kind)
+        if typing.get_origin(kind) is tuple:
+            kind, many = args[0], True
+        elif type(None) in args:  # Optional[X]
+            kind, optional = next(a for a in args if a is not type(None)), True
+        specs.append(OptionSpec(
+            name=f.name, type=kind, many=many, optional=optional,
+            default=f.default if f.default is not MISSING else None, help=f.metadata.get("help", ""),
+            choices=f.metadata.get("choices"), bounds=f.metadata.get("bounds"),
+        ))
+    return specs

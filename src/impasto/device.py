@@ -26,7 +26,7 @@ def pick(name: str) -> torch.device:
     return torch.device(name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_has_fast_bf16() -> bool:
     """True where the CPU has native bf16 dot products (AVX512-BF16 or AMX).
 

@@ -1,73 +1,26 @@
 """The optimisation loop: gradient descent on the pixels of one scale.
 
-Progress is data: every step emits a :class:`Progress` event to a callback.
-Cancelling is a flag (:class:`Cancel`) checked once per step; the loop then
-returns the best image so far. Nothing here prints.
+Progress is data: every step emits a :class:`~impasto.events.Progress` event to
+a callback. Cancelling is a flag (:class:`~impasto.events.Cancel`) checked once
+per step; the loop then returns the best image so far. Nothing here prints.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
+from .events import Cancel, Progress, RunClock
 from .objective import Objective
-from .optim import LBFGS, Adam
+from .optim import LBFGS, Adam, history_length
 
 #: Default step sizes: L-BFGS's quasi-Newton step is already well scaled; Adam
 #: moves pixels in [0, 1], where 0.02 per step is visible yet stable.
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
-LBFGS_HISTORY = 50
-#: Two vectors the size of the picture per history pair: at 4096x3072 that is 300 MB a
-#: pair, so large pictures keep fewer pairs (at least 5) to stay within this budget.
-LBFGS_HISTORY_BYTES = 2 << 30
-
-
-def history_length(numel: int) -> int:
-    """L-BFGS pairs to keep for a picture of ``numel`` values."""
-    return max(5, min(LBFGS_HISTORY, LBFGS_HISTORY_BYTES // (2 * 4 * numel)))
-
-
-class Cancel:
-    """A flag another thread (a signal handler, a web request) sets to stop a run."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def set(self) -> None:
-        self._event.set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-
-@dataclass(frozen=True)
-class Progress:
-    """One step's report. ``image()`` returns the best image so far (NCHW; read, do not modify)."""
-
-    step: int  # steps done so far, over all scales
-    total: int  # steps planned over all scales
-    scale: int  # 1-based index of the current scale
-    scales: int
-    size: tuple[int, int]  # (h, w) of the current scale
-    loss: float
-    content: float
-    style: float
-    tv: float
-    best: float
-    elapsed: float  # seconds since the run started
-    image: Callable[[], torch.Tensor] = field(repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something the user should know that is not an error (e.g. an input was upsampled)."""
-
-    message: str
 
 
 @dataclass
@@ -77,16 +30,6 @@ class ScaleResult:
     steps: int
     stopped: str | None  # None, "cancelled" or "nonfinite"
     history: list = field(default_factory=list)  # L-BFGS curvature pairs, to warm-start the next scale
-
-
-@dataclass
-class RunClock:
-    """Shared between scales so events count steps and time over the whole run."""
-
-    total: int
-    scales: int
-    start: float = field(default_factory=time.perf_counter)
-    done: int = 0
 
 
 def optimise(
@@ -157,12 +100,12 @@ def optimise(
         if callback is not None:
             parts = last["parts"]
             snapshot = best["image"]
+            elapsed = time.perf_counter() - clock.start
             callback(Progress(
                 step=clock.done, total=clock.total, scale=scale, scales=clock.scales,
-                size=tuple(x.shape[-2:]), loss=last["value"], content=parts.content,
-                style=parts.style, tv=parts.tv, best=best["loss"],
-                elapsed=time.perf_counter() - clock.start,
-                image=lambda snapshot=snapshot: snapshot,
+                size=(x.shape[-2], x.shape[-1]), loss=last["value"], content=parts.content,
+                style=parts.style, tv=parts.tv, best=best["loss"], elapsed=elapsed,
+                image=lambda snapshot=snapshot: snapshot, eta=clock.eta(clock.done, elapsed),
             ))
     if stopped is None and done:
         # The last step's update has not been scored yet: score it so it can win.

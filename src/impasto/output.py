@@ -1,15 +1,16 @@
 """Writing pictures: format by extension, recipe metadata, atomic replace.
 
-The recipe (impasto version, options, inputs with SHA-256, weights, seed,
-device) travels inside the file: a PNG text chunk, or the EXIF
-ImageDescription tag for JPEG, WebP and TIFF.
+The recipe (:mod:`impasto.recipe`) travels inside the file: a PNG text chunk,
+or the EXIF ImageDescription tag for JPEG, WebP and TIFF.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import struct
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,10 @@ from PIL import Image, PngImagePlugin
 
 from . import image as im
 from .errors import InputError
+from .recipe import EXIF_DESCRIPTION, RECIPE_KEY
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
            ".tif": "TIFF", ".tiff": "TIFF"}
-RECIPE_KEY = "impasto"
-_EXIF_DESCRIPTION = 0x010E
 
 
 def format_for(path: Path) -> str:
@@ -35,14 +35,6 @@ def format_for(path: Path) -> str:
     return fmt
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def save(image: torch.Tensor, path: Path, *, recipe: dict[str, Any] | None = None,
          quality: int = 95, bits16: bool = False, alpha: Image.Image | None = None) -> None:
     """Write ``image`` (1x3xHxW in [0, 1]) to ``path`` atomically, format by extension."""
@@ -50,7 +42,7 @@ def save(image: torch.Tensor, path: Path, *, recipe: dict[str, Any] | None = Non
     fmt = format_for(path)
     text = json.dumps(recipe, sort_keys=True) if recipe is not None else None
     if bits16 and fmt == "TIFF":
-        im.atomic_write(path, lambda tmp: _write_tiff16(im.to_uint16(image), tmp, text))
+        atomic_write(path, lambda tmp: _write_tiff16(im.to_uint16(image), tmp, text))
         return
     pil = im.to_pil(image)
     if alpha is not None:
@@ -65,28 +57,13 @@ def save(image: torch.Tensor, path: Path, *, recipe: dict[str, Any] | None = Non
         kwargs["pnginfo"] = info
     elif text is not None:
         exif = Image.Exif()
-        exif[_EXIF_DESCRIPTION] = text
+        exif[EXIF_DESCRIPTION] = text
         kwargs["exif"] = exif.tobytes()
     if fmt in ("JPEG", "WEBP"):
         kwargs["quality"] = quality
     if fmt == "JPEG":
         kwargs["subsampling"] = 0  # 4:4:4: painted strokes are all fine colour detail
-    im.atomic_write(path, lambda tmp: pil.save(tmp, format=fmt, **kwargs))
-
-
-def read_recipe(path: Path) -> dict[str, Any] | None:
-    """The recipe stored in a picture written by :func:`save`, or None."""
-    with Image.open(path) as img:
-        text = getattr(img, "text", {}).get(RECIPE_KEY) if img.format == "PNG" else None
-        if text is None:
-            text = img.getexif().get(_EXIF_DESCRIPTION)
-    if not text:
-        return None
-    try:
-        recipe = json.loads(text)
-    except (TypeError, ValueError):
-        return None
-    return recipe if isinstance(recipe, dict) and "impasto" in recipe else None
+    atomic_write(path, lambda tmp: pil.save(tmp, format=fmt, **kwargs))
 
 
 def _write_tiff16(arr: np.ndarray, path: Path, description: str | None) -> None:
@@ -123,3 +100,25 @@ def _write_tiff16(arr: np.ndarray, path: Path, description: str | None) -> None:
     out += desc + (b"\0" if len(desc) % 2 else b"")
     out += pixels
     path.write_bytes(bytes(out))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(tmp_path)`` then rename into place, so a reader never sees half a file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        # mkstemp makes the file private (0600); give it the mode a plain open() would,
+        # or keep the mode of the file being replaced.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

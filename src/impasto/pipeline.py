@@ -8,14 +8,20 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 
 from . import color, device as devices, features, image as im, schedule, tiles
-from .config import StyleConfig
-from .loop import Cancel, Progress, RunClock, optimise
+from .config import INIT_NOISE, StyleConfig
+from .events import Cancel, Progress, RunClock
+from .loop import optimise
 from .objective import Objective, style_layer_weights
+from .optim import Pair, carry_history
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 @dataclass
@@ -27,7 +33,7 @@ class PaintResult:
     device: str
     bf16: bool
     plan: list[tuple[int, int]] = field(default_factory=list)
-    alpha: object = None  # the photo's alpha channel (PIL "L"), re-applied on output
+    alpha: Image.Image | None = None  # the photo's alpha channel (PIL "L"), re-applied on output
 
 
 #: VGG-19 pools four times before relu5_1, so each side needs at least 16 px.
@@ -52,7 +58,7 @@ def _initial(config: StyleConfig, content: torch.Tensor, init_image: torch.Tenso
              gen: torch.Generator) -> torch.Tensor:
     if init_image is not None:
         return im.resize(init_image, tuple(content.shape[-2:]))
-    if config.init == "noise":
+    if config.init == INIT_NOISE:
         # Mid-grey plus small noise: a neutral start that lets the style choose the colours.
         noise = torch.randn(content.shape, generator=gen, dtype=torch.float32)
         return (0.5 + 0.1 * noise).clamp(0, 1).to(content.device)
@@ -75,22 +81,9 @@ def enlarge(x: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     return (im.resize(x, size) + photo - coarse_photo).clamp(0, 1)
 
 
-def carry_history(pairs, old: tuple[int, int], new: tuple[int, int]) -> list:
-    """L-BFGS curvature pairs of one scale, resampled to the next.
-
-    A new scale otherwise starts L-BFGS with no curvature and a cautious
-    gradient step. The coarse scale's pairs, upsampled, describe the same
-    picture's coarse directions; y is scaled by the pixel-count ratio because
-    the losses are means over positions. On the 512 px benchmark this lowers
-    the finished picture's score by about 2% at no cost.
-    """
-    out = []
-    ratio = (old[0] * old[1]) / (new[0] * new[1])
-    for s, y in pairs:
-        s2 = F.interpolate(s.view(1, 3, *old), size=new, mode="bilinear", align_corners=False)
-        y2 = F.interpolate(y.view(1, 3, *old), size=new, mode="bilinear", align_corners=False) * ratio
-        out.append((s2.reshape(-1), y2.reshape(-1)))
-    return out
+def upsample(x: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+    """Plain upsampling to ``photo``'s size: the ablation of :func:`enlarge` (bench/multiscale.py)."""
+    return im.resize(x, (photo.shape[-2], photo.shape[-1]))
 
 
 def _keep_photo_outside(out: torch.Tensor, content: torch.Tensor,
@@ -118,23 +111,29 @@ def paint(
     callback: Callable[[Progress], None] | None = None,
     cancel: Cancel | None = None,
     net: features.VGGFeatures | None = None,
+    add_detail: bool = True,
 ) -> PaintResult:
-    """Paint ``content`` in the style of ``styles`` (blended), coarse to fine."""
+    """Paint ``content`` in the style of ``styles`` (blended), coarse to fine.
+
+    ``add_detail=False`` brings each scale to the next by plain upsampling instead of
+    :func:`enlarge` (an ablation for the benchmark, not a user option).
+    """
     dev = devices.pick(config.device)
     bf16 = devices.use_bf16(config.precision, dev)
     net = net if net is not None else build_network(config, dev)
+    # The run's only randomness (the noise start) draws from its own generator, never the global one.
     gen = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)
+    config.check_counts(len(styles))
     blend = list(config.style_weights) if config.style_weights else [1.0] * len(styles)
-    if len(blend) != len(styles):
-        raise ValueError(f"style_weights has {len(blend)} weights for {len(styles)} paintings")
+    grow = enlarge if add_detail else upsample
 
     # Colour preservation changes what the network sees, not the loop.
     net_content, net_styles = color.prepare(config.preserve_colors, content, styles)
     steps_plan = schedule.plan(config)
-    clock = RunClock(total=sum(n for _, n in steps_plan), scales=len(steps_plan))
+    clock = RunClock.for_plan(steps_plan)
     x: torch.Tensor | None = None
     result = None
+    warm: list[Pair] | None = None
     h0, w0 = content.shape[-2:]
     for index, (long_side, steps) in enumerate(steps_plan, start=1):
         size = fit_for_network(w0, h0, long_side)
@@ -152,8 +151,9 @@ def paint(
             blend=blend, content_weight=config.content_weight, style_weight=config.style_weight,
             tv_weight=config.tv_weight, bf16=bf16, masks=m,
         )
-        start = _initial(config, c, init_image, gen) if x is None else enlarge(x.to(dev), c)
-        warm = carry_history(result.history, tuple(x.shape[-2:]), size) if result else None
+        start = _initial(config, c, init_image, gen) if x is None else grow(x.to(dev), c)
+        if result is not None and x is not None:
+            warm = carry_history(result.history, (x.shape[-2], x.shape[-1]), size)
         result = optimise(objective, start, steps, optimizer=config.optimizer,
                           lr=config.learning_rate, clock=clock, scale=index,
                           callback=callback, cancel=cancel, warm=warm)
@@ -163,7 +163,7 @@ def paint(
     assert result is not None and x is not None
     final = im.fit_size(w0, h0, config.size)
     # The draft preset stops below the output size: enlarge it the same way as between scales.
-    out = enlarge(x.float().cpu(), im.resize(net_content, final))
+    out = grow(x.float().cpu(), im.resize(net_content, final))
     out = color.finish(config.preserve_colors, out, content)
     if masks:
         out = _keep_photo_outside(out, content, masks)

@@ -1,20 +1,45 @@
-"""The recipe stored in every output: enough to explain and re-run a picture."""
+"""The recipe stored in every output: enough to explain and re-run a picture.
+
+One room for it: building it, reading it back from a file, hashing the inputs
+and comparing them with the files now on disk, and turning its options back
+into a :class:`StyleConfig`. :mod:`impasto.output` writes it into the picture.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from PIL import Image
+
+from ._version import __version__
 from .config import StyleConfig
-from .output import sha256
+
+#: Where the recipe lives in a file: this PNG text key, or the EXIF ImageDescription tag.
+RECIPE_KEY = "impasto"
+EXIF_DESCRIPTION = 0x010E
+
+
+def sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _describe(path: str | os.PathLike[str]) -> dict[str, str]:
     p = Path(path)
     return {"name": p.name, "path": str(p.resolve()), "sha256": sha256(p)}
+
+
+def base(config: StyleConfig) -> dict[str, Any]:
+    """The part known before a run: version and options (e.g. for intermediate pictures)."""
+    return {"impasto": __version__, "options": config.to_dict()}
 
 
 def build(config: StyleConfig, content: str, styles: Sequence[str], *,
@@ -23,11 +48,32 @@ def build(config: StyleConfig, content: str, styles: Sequence[str], *,
     inputs: dict[str, Any] = {"content": _describe(content), "styles": [_describe(s) for s in styles]}
     if masks:
         inputs["masks"] = [_describe(m) for m in masks]
-    if config.init not in ("content", "noise"):
-        inputs["init"] = _describe(config.init)
-    return {"impasto": __version__, "options": config.to_dict(), "inputs": inputs,
+    if config.init_path is not None:
+        inputs["init"] = _describe(config.init_path)
+    return {**base(config), "inputs": inputs,
             "weights": config.weights, "seed": config.seed, "device": device,
             "bf16": bf16, "steps_run": steps, "stopped": stopped}
+
+
+def read_recipe(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The recipe stored in a picture written by :func:`impasto.output.save`, or None."""
+    with Image.open(path) as img:
+        text = getattr(img, "text", {}).get(RECIPE_KEY) if img.format == "PNG" else None
+        if text is None:
+            text = img.getexif().get(EXIF_DESCRIPTION)
+    if not text:
+        return None
+    try:
+        recipe = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return recipe if isinstance(recipe, dict) and "impasto" in recipe else None
+
+
+def config_of(recipe: dict[str, Any]) -> StyleConfig:
+    """The recipe's options as a StyleConfig; TypeError/ValueError when this version cannot use them."""
+    return StyleConfig(**{k: tuple(v) if isinstance(v, list) else v
+                          for k, v in recipe.get("options", {}).items()})
 
 
 def changed_inputs(recipe: dict[str, Any]) -> list[str]:

@@ -15,7 +15,6 @@ import shutil
 import unicodedata
 import uuid
 import warnings
-from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -23,59 +22,38 @@ from PIL import Image, UnidentifiedImageError
 from starlette.datastructures import FormData, UploadFile
 
 from .. import image as im
-from ..config import StyleConfig
+from ..config import INIT_KEYWORDS, OptionSpec, StyleConfig, option_specs
 from ..errors import InputError
+from .errors import BadRequest
+from .examples import example, names as example_names
 from .jobs import Job, JobQueue, QueueFull
+from .settings import MAX_STEPS, MAX_STYLES
 
 #: The options a web user may set. Left out on purpose: device, precision and
 #: weights (the server's business; weights takes a path), layer lists (expert only).
 WEB_OPTIONS = ("size", "quality", "steps", "start_size", "style_weight", "content_weight",
                "tv_weight", "style_weights", "style_scale", "preserve_colors", "pooling",
                "optimizer", "init", "seed")
-INIT_CHOICES = ("content", "noise")  # init may also be a path on the CLI; never from the web
-MAX_STYLES = 5
-MAX_STEPS = 5000
+INIT_CHOICES = INIT_KEYWORDS  # init may also be a path on the CLI; never from the web
 FILE_FIELDS = ("content", "style")
 NAME_FIELDS = ("content_example", "style_example")
 
-#: Bundled pictures, chosen by these fixed names only; a request never names a path.
-EXAMPLES: dict[str, dict[str, str]] = {
-    "tubingen": {"file": "tubingen.jpg", "kind": "photo", "title": "Tübingen, Neckarfront",
-                 "credit": "Photo: Andreas Praefcke / Wikimedia Commons, CC BY-SA 3.0"},
-    "starry_night": {"file": "starry_night.jpg", "kind": "painting", "title": "The Starry Night",
-                     "credit": "Vincent van Gogh, 1889"},
-    "the_scream": {"file": "the_scream.jpg", "kind": "painting", "title": "The Scream",
-                   "credit": "Edvard Munch, 1893"},
-    "shipwreck_minotaur": {"file": "shipwreck_minotaur.jpg", "kind": "painting",
-                           "title": "The Shipwreck of the Minotaur", "credit": "J. M. W. Turner, c. 1805–1810"},
-    "composition_vii": {"file": "composition_vii.jpg", "kind": "painting", "title": "Composition VII",
-                        "credit": "Wassily Kandinsky, 1913"},
-}
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp",
               "TIFF": ".tif", "MPO": ".jpg"}
 
 
-class BadRequest(Exception):
-    """A problem with the request, told to the user as ``{"detail": message}`` with ``status``."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-_FIELDS = {f.name: f for f in fields(StyleConfig)}
+_SPECS = {spec.name: spec for spec in option_specs()}
 
 
 def describe_options(max_size: int) -> list[dict[str, Any]]:
     """Each web option's name, type, default, help and choices, for the page and the OpenAPI schema."""
     out = []
     for name in WEB_OPTIONS:
-        f = _FIELDS[name]
-        default = f.default if f.default is not MISSING else None
-        entry: dict[str, Any] = {"name": name, "type": _kind(f), "help": f.metadata["help"],
+        spec = _SPECS[name]
+        default = spec.default
+        entry: dict[str, Any] = {"name": name, "type": _kind(spec), "help": spec.help,
                                  "default": list(default) if isinstance(default, tuple) else default}
-        choices = INIT_CHOICES if name == "init" else f.metadata.get("choices")
+        choices = INIT_CHOICES if name == "init" else spec.choices
         if name == "init":  # the CLI also takes a path here; the web never does
             entry["help"] = "start image: the photo (content) or noise"
         if choices and entry["type"] == "string":
@@ -86,18 +64,15 @@ def describe_options(max_size: int) -> list[dict[str, Any]]:
     return out
 
 
-def _kind(f: Any) -> str:
-    """The field's value type as a word; an explicit ``metadata["type"]`` wins over the annotation."""
-    explicit = f.metadata.get("type")
-    text = explicit.__name__ if isinstance(explicit, type) else str(f.type)
-    text = text.replace("Optional[", "").rstrip("]").replace(" | None", "") if "tuple" not in text else text
-    if text.startswith("tuple"):
-        return "number list"
-    return {"int": "integer", "float": "number", "str": "string"}.get(text, "string")
+def _kind(spec: OptionSpec) -> str:
+    """The option's value type as a word, as the page and the OpenAPI schema name it."""
+    if spec.many:
+        return "number list" if spec.type is float else "string list"
+    return {int: "integer", float: "number", str: "string"}.get(spec.type, "string")
 
 
 def _convert(name: str, raw: str) -> Any:
-    kind = _kind(_FIELDS[name])
+    kind = _kind(_SPECS[name])
     try:
         if kind == "integer":
             return int(raw.strip())
@@ -132,9 +107,10 @@ def parse_config(values: dict[str, str], n_styles: int, max_size: int) -> StyleC
         raise BadRequest(422, f"size={config.size} is invalid: this studio paints at most {max_size} px")
     if (config.steps or 0) > MAX_STEPS:
         raise BadRequest(422, f"steps={config.steps} is invalid: at most {MAX_STEPS}")
-    if config.style_weights and len(config.style_weights) != n_styles:
-        raise BadRequest(422, f"style_weights has {len(config.style_weights)} weight(s) "
-                              f"for {n_styles} painting(s): give one per painting")
+    try:
+        config.check_counts(n_styles)
+    except InputError as exc:
+        raise BadRequest(422, str(exc)) from None
     return config
 
 
@@ -149,15 +125,6 @@ def label(filename: str | None, fallback: str) -> str:
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if unicodedata.category(c)[0] not in "CZ" or c == " ").strip()
     return name[:80] or fallback
-
-
-def example(name: str, kind: str) -> dict[str, str]:
-    """A bundled picture by name, as a job input."""
-    entry = EXAMPLES.get(name)
-    if entry is None or entry["kind"] != kind:
-        known = ", ".join(k for k, v in EXAMPLES.items() if v["kind"] == kind)
-        raise BadRequest(422, f"unknown example {name[:40]!r}: the bundled {kind}s are {known}")
-    return {"path": str(EXAMPLES_DIR / entry["file"]), "label": entry["title"]}
 
 
 def save_upload(stream: BinaryIO, filename: str | None, role: str, folder: Path, *,
@@ -270,14 +237,11 @@ def form_schema(max_size: int) -> dict[str, Any]:
     """The multipart body of POST /api/jobs for the OpenAPI page, generated from StyleConfig."""
     props: dict[str, Any] = {
         "content": {"type": "string", "format": "binary", "description": "the photo"},
-        "content_example": {"type": "string", "enum": [k for k, v in EXAMPLES.items()
-                                                      if v["kind"] == "photo"],
-                            "description": "or a bundled photo"},
+        "content_example": {"type": "string", "enum": example_names("photo"), "description": "or a bundled photo"},
         "style": {"type": "array", "items": {"type": "string", "format": "binary"},
                   "description": f"paintings (up to {MAX_STYLES} with style_example)"},
-        "style_example": {"type": "array", "items": {"type": "string", "enum": [
-            k for k, v in EXAMPLES.items() if v["kind"] == "painting"]},
-            "description": "bundled paintings"},
+        "style_example": {"type": "array", "items": {"type": "string", "enum": example_names("painting")},
+                          "description": "bundled paintings"},
     }
     types = {"integer": "integer", "number": "number", "string": "string", "number list": "string"}
     for option in describe_options(max_size):

@@ -24,13 +24,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
-from .. import image as im, output, recipe as recipes, schedule
+from .. import image as im, output, recipe as recipes
 from ..api import run
 from ..config import StyleConfig
 from ..errors import InputError, is_out_of_memory
-from ..loop import Cancel, Notice, Progress
+from ..events import Cancel, Notice, Progress
 
 log = logging.getLogger("impasto.studio")
 
@@ -66,9 +64,8 @@ class Job:
     cancel: Cancel = field(default_factory=Cancel, repr=False)
     preview: Callable[[], Any] | None = field(default=None, repr=False)
     preview_step: int = 0
-    work: list[float] = field(default_factory=list, repr=False)
 
-    RUNTIME = ("config", "cancel", "preview", "preview_step", "work")
+    RUNTIME = ("config", "cancel", "preview", "preview_step")
 
     def record(self) -> dict[str, Any]:
         """The persisted fields, copied (callers read them outside the lock)."""
@@ -90,22 +87,6 @@ class Job:
 
 class QueueFull(Exception):
     """Too many jobs are waiting; the caller should try again later."""
-
-
-def _cumulative_work(config: StyleConfig) -> list[float]:
-    """Work done after each step (a step costs about the scale's pixel count), for time-left estimates."""
-    done, out = 0.0, []
-    for long_side, steps in schedule.plan(config):
-        for _ in range(steps):
-            done += long_side * long_side
-            out.append(done)
-    return out
-
-
-def _eta(work: list[float], step: int, elapsed: float) -> float | None:
-    if not work or step <= 0 or step > len(work):
-        return None
-    return max(0.0, elapsed * (work[-1] - work[step - 1]) / work[step - 1])
 
 
 def _one_line(exc: BaseException) -> str:
@@ -251,10 +232,8 @@ class JobQueue:
             return None
         thumb = self.results / f"{job_id}.thumb.jpg"
         if not thumb.is_file():
-            with Image.open(path) as img:
-                small = img.convert("RGB")
-                small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
-                im.atomic_write(thumb, lambda tmp: small.save(tmp, format="JPEG", quality=85))
+            data = im.thumbnail_jpeg(path, THUMB_SIDE)
+            output.atomic_write(thumb, lambda tmp: tmp.write_bytes(data))
         return thumb
 
     # --- the worker ----------------------------------------------------------------------
@@ -291,7 +270,6 @@ class JobQueue:
     def _paint(self, job: Job) -> dict[str, Any]:
         config = job.config
         assert config is not None
-        job.work = _cumulative_work(config)
 
         def on_event(event: Progress | Notice) -> None:
             with self._lock:
@@ -301,7 +279,7 @@ class JobQueue:
                     return
                 job.step, job.total, job.loss = event.step, event.total, event.loss
                 job.elapsed = event.elapsed
-                job.eta = _eta(job.work, event.step, event.elapsed)
+                job.eta = event.eta
                 # Keep the snapshot callable, not pixels: encoding happens only when a page asks.
                 job.preview, job.preview_step = event.image, event.step
 
@@ -335,7 +313,7 @@ class JobQueue:
         path = self.records / f"{record['id']}.json"
         text = json.dumps(record, sort_keys=True)
         try:
-            im.atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+            output.atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         except OSError:  # a full disk should not stop the studio; the job itself is in memory
             log.exception("could not write %s", path)
 

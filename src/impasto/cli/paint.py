@@ -1,4 +1,4 @@
-"""The paint command: checks before work, progress bar, safe writing, interrupts."""
+"""The paint command: its flags, checks before work, progress bar, safe writing, interrupts."""
 
 from __future__ import annotations
 
@@ -6,15 +6,56 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
-from . import output, recipe as recipes
-from .api import run
-from .cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, config_from, install_interrupt_handlers
-from .config import StyleConfig
-from .errors import InputError
-from .loop import Cancel, Notice, Progress
+from .. import output, recipe as recipes
+from .._version import __version__
+from ..api import run
+from ..config import StyleConfig
+from ..errors import InputError
+from ..events import Cancel, Notice, Progress
+from ..image import DEFAULT_MAX_PIXELS
+from .common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Parser,
+    UsageError,
+    add_config_arguments,
+    config_from,
+    install_interrupt_handlers,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="impasto",
+        description="Paint a photo in the style of one or more paintings "
+        "(Gatys, Ecker & Bethge). Other commands: 'impasto info PICTURE', "
+        "'impasto redo PICTURE -o NEW', 'impasto serve'.",
+    )
+    parser.add_argument("content", help="the photo")
+    parser.add_argument("styles", nargs="+", metavar="style", help="one or more paintings")
+    parser.add_argument("-o", "--output", default=None,
+                        help="where to write the picture (.png .jpg .webp .tif); default: "
+                        "CONTENT-STYLE.png in the current folder, never overwriting")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    parser.add_argument("--mask", action="append", default=None, metavar="MASK",
+                        help="greyscale mask: style where white, photo where black; "
+                        "give once per style to paint regions in different styles")
+    parser.add_argument("--save-every", type=int, default=0, metavar="N",
+                        help="also write the picture every N steps (OUTPUT-stepN.png), "
+                        "usable later with --init")
+    parser.add_argument("--jpeg-quality", type=int, default=95, help="quality of JPEG/WebP output (default: 95)")
+    parser.add_argument("--tiff16", action="store_true", help="write TIFF output with 16 bits per channel")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                        help="refuse inputs larger than this many pixels, against decompression bombs "
+                        f"(default: {DEFAULT_MAX_PIXELS})")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
+    parser.add_argument("--version", action="version", version=f"impasto {__version__}")
+    add_config_arguments(parser)
+    return parser
 
 
 def default_output(content: str, style: str) -> Path:
@@ -53,7 +94,7 @@ def intermediate_path(out: Path, step: int) -> Path:
 class Reporter:
     """Turns loop events into a progress bar, notices and --save-every files."""
 
-    def __init__(self, out: Path, save_every: int, quiet: bool, recipe_base: dict) -> None:
+    def __init__(self, out: Path, save_every: int, quiet: bool, recipe_base: dict[str, Any]) -> None:
         self.out, self.save_every, self.quiet = out, save_every, quiet
         self.recipe_base = recipe_base
         self.bar: tqdm | None = None
@@ -107,10 +148,9 @@ def execute(config: StyleConfig, content: str, styles: list[str], *, output_arg:
             masks: list[str], overwrite: bool = False, save_every: int = 0, quiet: bool = False,
             jpeg_quality: int = 95, tiff16: bool = False, max_pixels: int = 0) -> int:
     out = Path(output_arg) if output_arg else default_output(content, styles[0])
-    inputs = [content, *styles, *masks] + ([config.init] if config.init not in ("content", "noise") else [])
+    inputs = [content, *styles, *masks] + ([config.init_path] if config.init_path is not None else [])
     check_output(out, inputs, overwrite)
-    if masks and len(masks) != len(styles):
-        raise UsageError(f"{len(masks)} --mask for {len(styles)} style(s): give one mask per style")
+    config.check_counts(len(styles), len(masks), "--mask")
     cancel = Cancel()
     interrupted: list[int] = []
 
@@ -119,8 +159,7 @@ def execute(config: StyleConfig, content: str, styles: list[str], *, output_arg:
         cancel.set()
 
     install_interrupt_handlers(on_interrupt)
-    base = {"impasto": recipes.__version__, "options": config.to_dict()}
-    reporter = Reporter(out, save_every, quiet, base)
+    reporter = Reporter(out, save_every, quiet, recipes.base(config))
     try:
         result = run(content, styles, config=config, callback=reporter, cancel=cancel,
                      masks=masks or None, max_pixels=max_pixels)

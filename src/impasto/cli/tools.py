@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
-from . import output, recipe as recipes
-from .cli import EXIT_OK, UsageError, _Parser
-from .config import StyleConfig
-from .errors import InputError
+from .. import recipe as recipes
+from ..errors import InputError
+from ..web import settings
+from .common import EXIT_OK, Parser
+from .paint import execute
 
 
-def _read(picture: str) -> dict:
+def _read(picture: str) -> dict[str, Any]:
     path = Path(picture)
     if not path.is_file():
         raise InputError(f"{picture}: file not found")
     try:
-        recipe = output.read_recipe(path)
+        recipe = recipes.read_recipe(path)
     except Exception:
         raise InputError(f"{picture}: not a picture impasto can read") from None
     if recipe is None:
@@ -25,7 +28,7 @@ def _read(picture: str) -> dict:
     return recipe
 
 
-def info(args) -> int:
+def info(args: argparse.Namespace) -> int:
     recipe = _read(args.picture)
     if args.json:
         print(json.dumps(recipe, indent=2, sort_keys=True))
@@ -45,13 +48,10 @@ def info(args) -> int:
     return EXIT_OK
 
 
-def redo(args) -> int:
-    from .cli_paint import execute
-
+def redo(args: argparse.Namespace) -> int:
     recipe = _read(args.picture)
     try:
-        config = StyleConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                for k, v in recipe.get("options", {}).items()})
+        config = recipes.config_of(recipe)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{args.picture}: its recipe has options this version cannot use ({exc})") from None
     for problem in recipes.changed_inputs(recipe):
@@ -63,9 +63,9 @@ def redo(args) -> int:
                    overwrite=args.overwrite, quiet=args.quiet)
 
 
-def serve(args) -> int:
+def serve(args: argparse.Namespace) -> int:
     try:
-        from .web.server import serve as run_server
+        from ..web.server import serve as run_server
     except ImportError as exc:
         raise InputError(f"the studio needs the web extra: pip install 'impasto[web]' ({exc.name} missing)") from None
     return run_server(host=args.host, port=args.port, data_dir=args.data_dir, max_upload_mb=args.max_upload_mb,
@@ -73,7 +73,7 @@ def serve(args) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = _Parser(prog="impasto", description="impasto's other commands")
+    parser = Parser(prog="impasto", description="impasto's other commands")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("info", help="print the recipe stored in a picture")
     p.add_argument("picture")
@@ -86,13 +86,15 @@ def main(argv: list[str]) -> int:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=redo)
     p = sub.add_parser("serve", help="start the local web studio")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--data-dir", default="impasto-studio", help="where uploads and results live")
-    p.add_argument("--max-upload-mb", type=float, default=25, help="largest accepted upload (default: 25)")
-    p.add_argument("--max-pixels", type=int, default=50_000_000,
-                   help="largest accepted picture in pixels (default: 50000000)")
-    p.add_argument("--max-size", type=int, default=2048, help="largest output size a job may ask for (default: 2048)")
+    p.add_argument("--host", default=settings.DEFAULT_HOST, help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=settings.DEFAULT_PORT)
+    p.add_argument("--data-dir", default=settings.DEFAULT_DATA_DIR, help="where uploads and results live")
+    p.add_argument("--max-upload-mb", type=float, default=settings.DEFAULT_MAX_UPLOAD_MB,
+                   help=f"largest accepted upload (default: {settings.DEFAULT_MAX_UPLOAD_MB})")
+    p.add_argument("--max-pixels", type=int, default=settings.DEFAULT_MAX_PIXELS,
+                   help=f"largest accepted picture in pixels (default: {settings.DEFAULT_MAX_PIXELS})")
+    p.add_argument("--max-size", type=int, default=settings.DEFAULT_MAX_SIZE,
+                   help=f"largest output size a job may ask for (default: {settings.DEFAULT_MAX_SIZE})")
     p.set_defaults(func=serve)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -1,0 +1,100 @@
+"""What every command shares: exit codes, usage errors, the parser, option flags, interrupts.
+
+Flags for every :class:`StyleConfig` field are generated from
+:func:`impasto.config.option_specs`, so help texts and defaults cannot drift
+from the API. Exit codes: 0 done, 1 unexpected failure, 2 bad usage or
+input, 130 interrupted (best picture so far written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import fields
+from types import FrameType
+from typing import Any, NoReturn
+
+from ..config import StyleConfig, option_specs
+from ..errors import ImpastoError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+OUT_OF_MEMORY = "out of memory: try a smaller --size, or --tile-size 512 (same picture, less memory)"
+
+# Flags whose spelling differs from the field name, or that take a short form.
+_FLAG_NAMES = {"preserve_colors": ["--preserve-colors", "--preserve-colours"]}
+
+
+class UsageError(ImpastoError):
+    """Bad command line: reported in one line with exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, as everywhere else
+        raise UsageError(message)
+
+
+def _flag(name: str) -> list[str]:
+    return _FLAG_NAMES.get(name, ["--" + name.replace("_", "-")])
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`StyleConfig` field, typed and documented from it."""
+    group = parser.add_argument_group("style options (see impasto.StyleConfig)")
+    for spec in option_specs():
+        help_text = spec.help
+        if "default:" not in help_text:
+            help_text += f" (default: {_show(spec.default)})"
+        kwargs: dict[str, Any] = {"dest": spec.name, "default": argparse.SUPPRESS, "help": help_text,
+                                  "type": spec.type}
+        if spec.many:
+            kwargs["nargs"] = "+"
+            kwargs["metavar"] = "LAYER" if spec.choices else "X"
+        elif spec.choices:
+            kwargs["choices"] = spec.choices
+        group.add_argument(*_flag(spec.name), **kwargs)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return " ".join(map(str, value)) if value else "none"
+    return str(value)
+
+
+def config_from(args: argparse.Namespace) -> StyleConfig:
+    names = {f.name for f in fields(StyleConfig)}
+    try:
+        return StyleConfig(**{k: v for k, v in vars(args).items() if k in names})
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def error(message: str) -> None:
+    print(f"impasto: error: {message}", file=sys.stderr)
+
+
+def unexpected(exc: Exception) -> int:
+    """A bug: say so in one line; IMPASTO_DEBUG=1 shows the traceback."""
+    if os.environ.get("IMPASTO_DEBUG"):
+        raise exc
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    error(f"unexpected error: {exc.__class__.__name__}: {first} (set IMPASTO_DEBUG=1 for details)")
+    return EXIT_FAIL
+
+
+def install_interrupt_handlers(on_interrupt: Callable[[int], None]) -> None:
+    """First SIGINT/SIGTERM asks the run to stop and keep its picture; a second one aborts."""
+    fired = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal fired
+        if fired:
+            raise KeyboardInterrupt
+        fired = True
+        on_interrupt(signum)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
