@@ -19,6 +19,8 @@ _CHANNELS = (64, 128, 256, 512, 512)  # output channels of each VGG block
 
 
 class VGGFeatures(nn.Module):
+    scale: torch.Tensor  # buffers, registered in __init__
+    shift: torch.Tensor
     """VGG-19 cut after the deepest layer a run needs, with frozen parameters.
 
     ``forward(image, layers)`` returns ``{layer name: feature map}``.
@@ -68,6 +70,7 @@ class VGGFeatures(nn.Module):
         conv = nn.Conv2d(in_ch, out_ch, 3, padding=1)
         with torch.no_grad():
             conv.weight.copy_(weight)
+            assert conv.bias is not None
             conv.bias.copy_(bias)
         return conv
 

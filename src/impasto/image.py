@@ -36,7 +36,8 @@ class Loaded:
     notices: tuple[str, ...] = ()
 
 
-def load(source, max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image") -> Loaded:
+def load(source: str | os.PathLike[str] | Image.Image, max_pixels: int = DEFAULT_MAX_PIXELS,
+         label: str = "image") -> Loaded:
     """Open a path or PIL image and normalise it to 8-bit sRGB RGB.
 
     EXIF orientation is applied, ICC profiles are converted to sRGB, any mode
@@ -160,7 +161,7 @@ def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def resize(image: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
     """Resize NCHW to (h, w): antialiased bicubic when shrinking, bicubic when enlarging."""
     if tuple(image.shape[-2:]) == tuple(size):
         return image

@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -50,8 +51,8 @@ def optimise(
     lr = lr or DEFAULT_LR[optimizer]
     # NCHW-contiguous: the optimisers flatten x and its gradient, a free view only in this layout.
     x = init.detach().clone().clamp(0, 1).contiguous().requires_grad_(True)
-    best = {"loss": math.inf, "image": x.detach().clone(), "parts": None}
-    last: dict = {}
+    best: dict[str, Any] = {"loss": math.inf, "image": x.detach().clone(), "parts": None}
+    last: dict[str, Any] = {}
 
     def evaluate() -> torch.Tensor:
         parts = objective(x)
@@ -75,9 +76,10 @@ def optimise(
     if optimizer == "lbfgs":
         # One function evaluation per step and no line search, as in the classic tools:
         # each step is then one forward+backward pass, which keeps steps equal in cost.
-        opt = LBFGS(x, lr=lr, history=history_length(x.numel()))
+        lbfgs = LBFGS(x, lr=lr, history=history_length(x.numel()))
         if warm:
-            opt.warm(warm)
+            lbfgs.warm(warm)
+        opt: LBFGS | Adam = lbfgs
     else:
         opt = Adam(x, lr=lr)
 
@@ -105,7 +107,7 @@ def optimise(
                 step=clock.done, total=clock.total, scale=scale, scales=clock.scales,
                 size=(x.shape[-2], x.shape[-1]), loss=last["value"], content=parts.content,
                 style=parts.style, tv=parts.tv, best=best["loss"], elapsed=elapsed,
-                image=lambda snapshot=snapshot: snapshot, eta=clock.eta(clock.done, elapsed),
+                image=_returns(snapshot), eta=clock.eta(clock.done, elapsed),
             ))
     if stopped is None and done:
         # The last step's update has not been scored yet: score it so it can win.
@@ -113,3 +115,8 @@ def optimise(
             evaluate()
     history = opt.history() if isinstance(opt, LBFGS) else []
     return ScaleResult(best["image"], best["loss"], done, stopped, history)
+
+
+def _returns(value: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """A callable giving ``value``: events hand out the image lazily (read, do not modify)."""
+    return lambda: value

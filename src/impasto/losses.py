@@ -18,6 +18,7 @@ Departures from the paper, and why:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import cast
 
 import torch
 
@@ -111,4 +112,4 @@ def normalizers(
 def blend(stats: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float]) -> dict[str, torch.Tensor]:
     """Weighted average of several paintings' per-layer statistics (weights sum to 1)."""
     total = float(sum(weights))
-    return {k: sum(w / total * s[k] for s, w in zip(stats, weights)) for k in stats[0]}
+    return {k: cast(torch.Tensor, sum(w / total * s[k] for s, w in zip(stats, weights))) for k in stats[0]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -27,7 +28,7 @@ class Parts:
     tv: float
 
 
-def autocast(device: torch.device, bf16: bool):
+def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager[Any]:
     """bf16 autocast for the network where asked; a no-op context otherwise."""
     if not bf16:
         return contextlib.nullcontext()
@@ -36,7 +37,7 @@ def autocast(device: torch.device, bf16: bool):
 
 def downsample_mask(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """A 1x1xHxW mask brought to a feature map's resolution (area average keeps soft edges)."""
-    return F.adaptive_avg_pool2d(mask, like.shape[-2:])
+    return F.adaptive_avg_pool2d(mask, (like.shape[-2], like.shape[-1]))
 
 
 class Objective:

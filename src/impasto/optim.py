@@ -79,9 +79,11 @@ class LBFGS:
 
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:
         loss = closure()
+        assert self.x.grad is not None, "the closure must compute x's gradient"
         g = self.x.grad.detach().reshape(-1).clone()
         if self.prev_step is not None or self.pairs:  # earlier steps, or pairs from warm()
             if self.prev_step is not None:  # set together with prev_grad
+                assert self.prev_grad is not None
                 # s is the step proposed, not the displacement left after the caller's clamping:
                 # the clamped displacement can make s.y tiny and the next step explode
                 # (seen at 512 px), while the proposed step keeps the curvature estimate sane.
@@ -128,6 +130,7 @@ class Adam:
 
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:
         loss = closure()
+        assert self.x.grad is not None, "the closure must compute x's gradient"
         g = self.x.grad.detach()
         b1, b2 = self.betas
         self.t += 1

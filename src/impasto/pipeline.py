@@ -51,7 +51,7 @@ def fit_for_network(width: int, height: int, long_side: int) -> tuple[int, int]:
 def build_network(config: StyleConfig, device: torch.device) -> features.VGGFeatures:
     layers = tuple(config.content_layers) + tuple(config.style_layers)
     net = features.build(config.weights, layers, config.pooling)
-    return net.to(device=device, memory_format=torch.channels_last)
+    return net.to(device=device, memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
 def _initial(config: StyleConfig, content: torch.Tensor, init_image: torch.Tensor | None,

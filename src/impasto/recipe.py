@@ -72,8 +72,9 @@ def read_recipe(path: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 def config_of(recipe: dict[str, Any]) -> StyleConfig:
     """The recipe's options as a StyleConfig; TypeError/ValueError when this version cannot use them."""
-    return StyleConfig(**{k: tuple(v) if isinstance(v, list) else v
-                          for k, v in recipe.get("options", {}).items()})
+    options: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                               for k, v in recipe.get("options", {}).items()}
+    return StyleConfig(**options)
 
 
 def changed_inputs(recipe: dict[str, Any]) -> list[str]:

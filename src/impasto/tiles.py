@@ -24,7 +24,9 @@ exchange for memory bounded by the tile size.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -55,7 +57,7 @@ class Tile:
     region: tuple[int, int, int, int]  # the core plus its halo, clipped to the picture
 
 
-def geometry(net: VGGFeatures, layers) -> tuple[dict[str, int], int]:
+def geometry(net: VGGFeatures, layers: Iterable[str]) -> tuple[dict[str, int], int]:
     """(stride of each layer in px, receptive-field radius in px of the deepest of ``layers``)."""
     deepest = max(net.names.index(k) for k in layers)
     stride, radius, strides = 1, 0, {}
@@ -117,7 +119,7 @@ class _Precomputed(torch.autograd.Function):
 class TiledObjective(Objective):
     """:class:`Objective` with the same loss and gradient, computed tile by tile."""
 
-    def __init__(self, net: VGGFeatures, *args, tile: int, **kwargs) -> None:
+    def __init__(self, net: VGGFeatures, *args: Any, tile: int, **kwargs: Any) -> None:
         layers = tuple(kwargs["content_layers"]) + tuple(kwargs["style_layers"])
         self.strides, self.halo = geometry(net, layers)
         self.tile = tile
@@ -135,7 +137,7 @@ class TiledObjective(Objective):
         y0, y1, x0, x1 = tile.region
         return image[..., y0:y1, x0:x1]
 
-    def _cores(self, part: torch.Tensor, tile: Tile, layers) -> dict[str, torch.Tensor]:
+    def _cores(self, part: torch.Tensor, tile: Tile, layers: Iterable[str]) -> dict[str, torch.Tensor]:
         """Core features of one tile, from its region ``part`` of the picture."""
         with autocast(self.device, self.bf16):
             feats = self.net(part, layers)
@@ -163,17 +165,17 @@ class TiledObjective(Objective):
         return [{k: F.adaptive_avg_pool2d(m, self._map_size(image, k)) for k in self.style_layers}
                 for m in self.masks or []]
 
-    def _positions(self, image: torch.Tensor, masks) -> list[dict[str, float]]:
+    def _positions(self, image: torch.Tensor, masks: list[dict[str, torch.Tensor]]) -> list[dict[str, float]]:
         """What each Gram is averaged over: positions, or the mask's weight at that layer."""
         count = {k: float(math.prod(self._map_size(image, k))) for k in self.style_layers}
         if not masks:
             return [count] * len(self.style_targets)
         return [{k: max(float(m[k].sum()), 1e-8) for k in self.style_layers} for m in masks]
 
-    def _mask(self, masks, i: int, k: str, tile: Tile) -> torch.Tensor | None:
+    def _mask(self, masks: list[dict[str, torch.Tensor]], i: int, k: str, tile: Tile) -> torch.Tensor | None:
         return masks[i][k][(...,) + full_slice(tile, self.strides[k])] if masks else None
 
-    def _content_error(self, cores, tile: Tile) -> torch.Tensor:
+    def _content_error(self, cores: dict[str, torch.Tensor], tile: Tile) -> torch.Tensor:
         """This tile's part of the (weighted) content loss."""
         total = torch.zeros((), device=self.device)
         for k, target in self.content_targets.items():
@@ -188,7 +190,7 @@ class TiledObjective(Objective):
         groups = range(len(self.style_targets))
         with torch.no_grad():
             # Pass 1: the whole picture's Grams and content error, one tile at a time.
-            sums = [dict.fromkeys(self.style_layers, 0.0) for _ in groups]
+            sums: list[dict[str, Any]] = [dict.fromkeys(self.style_layers, 0.0) for _ in groups]
             content = torch.zeros((), device=self.device)
             for tile in tiles:
                 cores = self._cores(self._crop(image, tile), tile, self.layers)

@@ -16,7 +16,7 @@ import unicodedata
 import uuid
 import warnings
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeGuard, cast
 
 from PIL import Image, UnidentifiedImageError
 from starlette.datastructures import FormData, UploadFile
@@ -191,7 +191,7 @@ def create_job(form: FormData, jobs: JobQueue, uploads: Path, *, max_bytes: int,
         if len(given) > 1 or any(not isinstance(v, str) for v in given):
             raise BadRequest(422, f"{name} must be given once, as text")
         if given:
-            values[name] = given[0]
+            values[name] = cast(str, given[0])
     n_content = len(files["content"]) + len(names["content_example"])
     if n_content != 1:
         raise BadRequest(422, "content: give one photo, as a file (content) or a bundled one (content_example)"
@@ -223,7 +223,7 @@ def create_job(form: FormData, jobs: JobQueue, uploads: Path, *, max_bytes: int,
     return {"id": job.id, "status": "queued", "position": position, "url": f"/api/jobs/{job.id}"}
 
 
-def _is_upload(value: Any) -> bool:
+def _is_upload(value: Any) -> TypeGuard[UploadFile]:
     # A browser sends an empty part, with no file name, for a file input left empty.
     return isinstance(value, UploadFile) and bool(value.filename or value.size)
 

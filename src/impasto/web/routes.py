@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
@@ -51,7 +51,7 @@ class Studio:
 
 
 def studio(request: Request) -> Studio:
-    return request.app.state.studio  # type: ignore[no-any-return]
+    return request.app.state.studio
 
 
 StudioDep = Annotated[Studio, Depends(studio)]
@@ -121,7 +121,7 @@ def image(job_id: str, s: StudioDep, download: bool = False, thumb: bool = False
     path = jobs.result_path(job_id)
     if path is not None:
         if thumb:
-            return FileResponse(jobs.thumbnail(job_id), media_type="image/jpeg")
+            return FileResponse(cast(Path, jobs.thumbnail(job_id)), media_type="image/jpeg")
         return FileResponse(path, media_type="image/png", filename=f"impasto-{job_id[:8]}.png",
                             content_disposition_type="attachment" if download else "inline")
     status = view["status"]
