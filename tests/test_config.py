@@ -38,3 +38,33 @@ def test_lists_become_tuples_and_config_is_hashable():
     assert cfg.style_layers == ("relu1_1", "relu2_1")
     hash(cfg)
     assert StyleConfig(**{**cfg.to_dict()}) == cfg
+
+
+def test_option_specs_read_types_from_the_annotations():
+    from impasto.config import MAX_SIZE, MIN_SIZE, option_specs
+
+    specs = {s.name: s for s in option_specs()}
+    assert list(specs) == [f.name for f in __import__("dataclasses").fields(StyleConfig)]
+    assert (specs["size"].type, specs["size"].many, specs["size"].bounds) == (int, False, (MIN_SIZE, MAX_SIZE))
+    assert (specs["steps"].type, specs["steps"].optional, specs["steps"].default) == (int, True, None)
+    assert (specs["style_weights"].type, specs["style_weights"].many) == (float, True)
+    assert (specs["style_layers"].type, specs["style_layers"].many) == (str, True)
+    assert specs["style_layers"].choices and specs["pooling"].choices == ("max", "avg")
+    assert specs["learning_rate"].type is float and specs["weights"].type is str
+
+
+def test_counts_of_masks_and_style_weights_are_checked_in_one_place():
+    from impasto.errors import InputError
+
+    StyleConfig(style_weights=(1, 2)).check_counts(2, 2)
+    with pytest.raises(InputError, match="1 --mask for 2 style"):
+        StyleConfig().check_counts(2, 1, "--mask")
+    with pytest.raises(InputError, match="style_weights has 2 weight.s. for 3 painting"):
+        StyleConfig(style_weights=(1, 2)).check_counts(3)
+
+
+def test_init_path_is_none_for_the_keywords():
+    from impasto.config import INIT_KEYWORDS
+
+    assert all(StyleConfig(init=k).init_path is None for k in INIT_KEYWORDS)
+    assert StyleConfig(init="start.png").init_path == "start.png"

@@ -84,3 +84,25 @@ def test_tiny_and_thin_sizes_still_reach_the_deepest_layer(photo, painting):
     thin = photo.resize((64, 16))
     result = paint(im.to_tensor(thin), [im.to_tensor(painting)], StyleConfig(size=16, steps=1, start_size=16))
     assert tuple(result.image.shape[-2:]) == (4, 16)
+
+
+def test_noise_start_uses_its_own_generator_not_the_global_one(photo, painting):
+    c, s = im.to_tensor(photo), im.to_tensor(painting)
+    config = StyleConfig(init="noise", seed=5, size=32, steps=2, start_size=32)
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    a = paint(c, [s], config).image
+    assert torch.equal(torch.random.get_rng_state(), before)  # the caller's random state is left alone
+    assert torch.equal(paint(c, [s], config).image, a)  # and the seed alone decides the picture
+
+
+def test_add_detail_off_is_plain_upsampling(photo, painting):
+    from impasto.pipeline import upsample
+
+    small = torch.rand(1, 3, 12, 16)
+    photo_t = im.resize(im.to_tensor(photo), (24, 32))
+    assert torch.equal(upsample(small, photo_t), im.resize(small, (24, 32)))
+    assert not torch.equal(enlarge(small, photo_t), upsample(small, photo_t))
+    c, s = im.to_tensor(photo), im.to_tensor(painting)
+    config = StyleConfig(size=48, start_size=24, steps=2)
+    assert not torch.equal(paint(c, [s], config).image, paint(c, [s], config, add_detail=False).image)
