@@ -19,8 +19,8 @@ def test_clock_weighs_fine_steps_by_their_pixels():
     clock = RunClock.for_plan([(100, 2), (200, 2)])
     assert clock.total == 4 and clock.scales == 2
     assert clock.work == [1e4, 2e4, 6e4, 10e4]
-    # Two coarse steps took 10 s: the two fine ones are 4x the work each, so 80 s are left.
-    assert clock.eta(2, 10.0) == 80.0
+    # Two coarse steps took 10 s; each fine step is 4x their work, so 2 x 4 x 5 s = 40 s are left.
+    assert clock.eta(2, 10.0) == 40.0
     assert clock.eta(4, 99.0) == 0.0
     assert clock.eta(0, 1.0) is None and clock.eta(5, 1.0) is None
     assert RunClock(total=3, scales=1).eta(1, 1.0) is None  # no plan of the work: no guess
