@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,12 +56,8 @@ def load(source, max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image") -> 
     if path.stat().st_size == 0:
         raise InputError(f"{label} {name}: file is empty")
     notices: list[str] = []
-    old_limit = Image.MAX_IMAGE_PIXELS
     try:
-        Image.MAX_IMAGE_PIXELS = None  # we check the declared size ourselves, below
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img = Image.open(path)
+        img = _open_header(path)
         w, h = img.size
         if w * h > max_pixels:
             raise InputError(
@@ -76,13 +72,36 @@ def load(source, max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image") -> 
         raise
     except UnidentifiedImageError:
         raise InputError(f"{label} {name}: not an image file Pillow can read") from None
+    except Image.DecompressionBombError as exc:  # a plugin's own check (e.g. a GIF frame)
+        raise InputError(f"{label} {name}: {_short(exc)}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InputError(f"{label} {name}: damaged or truncated image ({_short(exc)})") from None
-    except Image.DecompressionBombError as exc:  # pragma: no cover - limit disabled above
-        raise InputError(f"{label} {name}: {_short(exc)}") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = old_limit
     return _normalise(img, f"{label} {name}", tuple(notices))
+
+
+def _open_header(path: Path) -> Image.Image:
+    """Open ``path`` lazily (header only), without Pillow's global pixel limit.
+
+    ``Image.open`` checks the declared size against the process-wide
+    ``Image.MAX_IMAGE_PIXELS``; our limit is per call (``max_pixels``, set by
+    the user), and changing that global around each call is not thread-safe
+    (the studio decodes in several threads). So the format is identified the
+    way ``Image.open`` does it, through Pillow's plugin registry, and the
+    caller checks the size before decoding anything.
+    """
+    Image.init()
+    with open(path, "rb") as fh:
+        prefix = fh.read(16)
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        verdict = accept(prefix) if accept is not None else True
+        if isinstance(verdict, str) or not verdict:  # a string says why it is not this format
+            continue
+        try:
+            return factory(str(path))  # given a path, the image owns (and closes) its file
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # not this format after all
+    raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
 
 
 def _short(exc: BaseException) -> str:
