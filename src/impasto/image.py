@@ -37,16 +37,23 @@ class Loaded:
     notices: tuple[str, ...] = ()
 
 
-def load(source, max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image") -> Loaded:
-    """Open a path or PIL image and normalise it to 8-bit sRGB RGB.
+def load(source, max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image",
+         name: str | None = None) -> Loaded:
+    """Open a path, PIL image or a file's bytes and normalise it to 8-bit sRGB RGB.
 
     EXIF orientation is applied, ICC profiles are converted to sRGB, any mode
     (greyscale, palette, CMYK, 16-bit, with alpha) becomes RGB. Alpha is
     composited on white and also returned so a caller can re-apply it.
-    Problems raise :class:`InputError` with one line naming the file.
+    Problems raise :class:`InputError` with one line naming the file (``name``
+    names bytes: a batch worker gets a file's bytes, not its path).
     """
     if isinstance(source, Image.Image):
         return _normalise(source, label, ())
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        name = name or "(bytes)"
+        if len(source) == 0:
+            raise InputError(f"{label} {name}: file is empty")
+        return _decode(io.BytesIO(source), name, label, max_pixels)
     path = Path(source)
     name = str(source)
     if not path.exists():
@@ -55,13 +62,17 @@ def load(source, max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image") -> 
         raise InputError(f"{label} {name}: is a directory, not an image")
     if path.stat().st_size == 0:
         raise InputError(f"{label} {name}: file is empty")
+    return _decode(path, name, label, max_pixels)
+
+
+def _decode(fp, name: str, label: str, max_pixels: int) -> Loaded:
     notices: list[str] = []
     old_limit = Image.MAX_IMAGE_PIXELS
     try:
         Image.MAX_IMAGE_PIXELS = None  # we check the declared size ourselves, below
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            img = Image.open(path)
+            img = Image.open(fp)
         w, h = img.size
         if w * h > max_pixels:
             raise InputError(
