@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from impasto import batch, batch_run, image as im, output
+from impasto import batch, batch_run, output
+from impasto import image as im
 from impasto.batch_run import JobDone, JobFailed, JobSkipped, LocalEngine
 from impasto.cli import main
 from impasto.config import StyleConfig
