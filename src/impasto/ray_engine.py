@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 
 import ray
 import torch
@@ -49,6 +50,13 @@ class Painter:
 
     def paint(self, task: Task, content: bytes, init: bytes | None, *styles: bytes) -> Outcome:
         return paint_task(task, content, styles, init, self.state)
+
+
+def _our_path() -> str:
+    """PYTHONPATH for local workers: this very impasto first, so a checkout run with
+    PYTHONPATH=src never meets another installed version in its workers."""
+    here = str(Path(__file__).resolve().parents[1])
+    return os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def _plan_workers(workers: int, cpus_per_worker: float, gpus_per_worker: float | None
@@ -93,7 +101,8 @@ class RayEngine:
                 if address:
                     ray.init(address=address, **common)
                 else:  # "local": never silently join a cluster started earlier on this machine
-                    ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, **common)
+                    ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False,
+                             runtime_env={"env_vars": {"PYTHONPATH": _our_path()}}, **common)
             except ConnectionError as exc:
                 raise InputError(f"cannot reach the Ray cluster at {address}: {exc}") from None
         try:
