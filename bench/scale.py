@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT / "src"))
 # Ray workers (and the loopback cluster's nodes) import this checkout's impasto too.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
 
-from impasto import batch, batch_run  # noqa: E402
-from impasto.config import StyleConfig  # noqa: E402
+from impasto import batch, batch_run
+from impasto.config import StyleConfig
 
 EXAMPLES = ROOT / "src/impasto/examples"
 PHOTOS = [EXAMPLES / n for n in ("tubingen.jpg", "shipwreck_minotaur.jpg", "the_scream.jpg",
@@ -121,15 +121,15 @@ def run_all(args: argparse.Namespace) -> list[dict]:
 
 def report(rows: list[dict], args: argparse.Namespace, command: str) -> str:
     lines = [f"### Scale-out: impasto batch on Ray ({datetime.date.today()})", "",
-             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-             f"{torch.__version__}; {args.pictures} pictures a row, {args.steps} steps each. Command: `{command}`",
+             (f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+              f"{torch.__version__}; {args.pictures} pictures a row, {args.steps} steps each. Command: `{command}`"),
              "", "| where | workers | size | wall s | pictures/min | worker s/picture |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {r['where']} | {r['workers']} | {r['size']} | {r['wall']:.1f} | {r['per_min']:.2f} | "
               f"{r['job_s']:.2f} |" for r in rows]
     lines.append("")
     for size in args.sizes:
-        def get(where: str, workers: int) -> dict | None:
+        def get(where: str, workers: int, size: int = size) -> dict | None:
             return next((r for r in rows if r["where"].startswith(where) and r["workers"] == workers
                          and r["size"] == size), None)
 
