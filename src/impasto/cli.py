@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="impasto",
         description="Paint a photo in the style of one or more paintings "
         "(Gatys, Ecker & Bethge). Other commands: 'impasto info PICTURE', "
-        "'impasto redo PICTURE -o NEW', 'impasto serve'.",
+        "'impasto redo PICTURE -o NEW', 'impasto serve', 'impasto batch'.",
     )
     parser.add_argument("content", help="the photo")
     parser.add_argument("styles", nargs="+", metavar="style", help="one or more paintings")
@@ -108,6 +108,10 @@ def config_from(args: argparse.Namespace) -> StyleConfig:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and argv[0] == "batch":
+            from . import cli_batch
+
+            return cli_batch.main(argv[1:])
         if argv and argv[0] in ("info", "redo", "serve"):
             from . import cli_tools
 

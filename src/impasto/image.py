@@ -37,16 +37,23 @@ class Loaded:
     notices: tuple[str, ...] = ()
 
 
-def load(source, max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image") -> Loaded:
-    """Open a path or PIL image and normalise it to 8-bit sRGB RGB.
+def load(source, max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image",
+         name: str | None = None) -> Loaded:
+    """Open a path, PIL image or a file's bytes and normalise it to 8-bit sRGB RGB.
 
     EXIF orientation is applied, ICC profiles are converted to sRGB, any mode
     (greyscale, palette, CMYK, 16-bit, with alpha) becomes RGB. Alpha is
     composited on white and also returned so a caller can re-apply it.
-    Problems raise :class:`InputError` with one line naming the file.
+    Problems raise :class:`InputError` with one line naming the file (``name``
+    names bytes: a batch worker gets a file's bytes, not its path).
     """
     if isinstance(source, Image.Image):
         return _normalise(source, label, ())
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        name = name or "(bytes)"
+        if len(source) == 0:
+            raise InputError(f"{label} {name}: file is empty")
+        return _decode(io.BytesIO(source), name, label, max_pixels)
     path = Path(source)
     name = str(source)
     if not path.exists():
@@ -55,9 +62,13 @@ def load(source, max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image") -> 
         raise InputError(f"{label} {name}: is a directory, not an image")
     if path.stat().st_size == 0:
         raise InputError(f"{label} {name}: file is empty")
+    return _decode(path, name, label, max_pixels)
+
+
+def _decode(source: Path | io.BytesIO, name: str, label: str, max_pixels: int) -> Loaded:
     notices: list[str] = []
     try:
-        img = _open_header(path)
+        img = _open_header(source)
         w, h = img.size
         if w * h > max_pixels:
             raise InputError(
@@ -79,8 +90,8 @@ def load(source, max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image") -> 
     return _normalise(img, f"{label} {name}", tuple(notices))
 
 
-def _open_header(path: Path) -> Image.Image:
-    """Open ``path`` lazily (header only), without Pillow's global pixel limit.
+def _open_header(source: Path | io.BytesIO) -> Image.Image:
+    """Open a file or bytes lazily (header only), without Pillow's global pixel limit.
 
     ``Image.open`` checks the declared size against the process-wide
     ``Image.MAX_IMAGE_PIXELS``; our limit is per call (``max_pixels``, set by
@@ -90,18 +101,24 @@ def _open_header(path: Path) -> Image.Image:
     caller checks the size before decoding anything.
     """
     Image.init()
-    with open(path, "rb") as fh:
-        prefix = fh.read(16)
+    if isinstance(source, io.BytesIO):
+        prefix = source.getvalue()[:16]
+    else:
+        with open(source, "rb") as fh:
+            prefix = fh.read(16)
     for fmt in Image.ID:
         factory, accept = Image.OPEN[fmt]
         verdict = accept(prefix) if accept is not None else True
         if isinstance(verdict, str) or not verdict:  # a string says why it is not this format
             continue
         try:
-            return factory(str(path))  # given a path, the image owns (and closes) its file
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+                return factory(source, "")
+            return factory(str(source))  # given a path, the image owns (and closes) its file
         except (SyntaxError, IndexError, TypeError, struct.error):
             continue  # not this format after all
-    raise UnidentifiedImageError(f"cannot identify image file {str(path)!r}")
+    raise UnidentifiedImageError("cannot identify image file")
 
 
 def _short(exc: BaseException) -> str:
