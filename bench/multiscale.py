@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import machine
 from score import Scorer
 
 import impasto
@@ -103,6 +104,7 @@ def main() -> int:
                         help="also peak RSS of a command at each of these sizes")
     parser.add_argument("--skip-compare", action="store_true")
     args = parser.parse_args()
+    print("\n".join(machine.stamp_lines(machine.stamp())) + "\n")
     if not args.skip_compare:
         scorer = Scorer(str(PHOTO), str(PAINTING))
         rounds = [one_round(scorer) for _ in range(args.rounds)]
