@@ -203,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.gallery == bool(args.images) or (args.images and len(args.images) < 3):
         parser.error("give PHOTO PAINTING OUTPUT [OUTPUT ...], or --gallery alone")
+    for path in args.images:
+        if not Path(path).is_file():
+            parser.error(f"{path}: no such file")
     if texture_model() is None:
         print("plenoptic is missing (pip install -e '.[bench]'): texture ratios left out", file=sys.stderr)
     rows = []
