@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -35,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 # Ray workers (and the loopback cluster's nodes) import this checkout's impasto too.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+
+import machine  # bench/machine.py
 
 from impasto import batch, batch_run
 from impasto.config import StyleConfig
@@ -121,7 +122,7 @@ def run_all(args: argparse.Namespace) -> list[dict]:
 
 def report(rows: list[dict], args: argparse.Namespace, command: str) -> str:
     lines = [f"### Scale-out: impasto batch on Ray ({datetime.date.today()})", "",
-             (f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+             (f"Machine: {machine.cpu_kind()}, {os.cpu_count()} cores, torch "
               f"{torch.__version__}; {args.pictures} pictures a row, {args.steps} steps each. Command: `{command}`"),
              "", "| where | workers | size | wall s | pictures/min | worker s/picture |",
              "|---|---|---|---|---|---|"]
