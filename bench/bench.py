@@ -1,25 +1,42 @@
 """Side-by-side benchmark: impasto against pastiche 1.6.0 on the same inputs.
 
-    pip install -e '.[bench]'            # brings pastiche's command and psutil
-    .venv/bin/python bench/bench.py      # about 40 min on 2 cores; --quick skips time-to-quality
+    pip install -e '.[bench]'                     # brings pastiche's command
+    .venv/bin/python bench/bench.py               # everything: about 40 min on 2 cores
+    .venv/bin/python bench/bench.py --quick       # per step and the conv floor only (no 300-step run)
+    .venv/bin/python bench/bench.py --ttq-only    # impasto's presets against the stored pastiche run
+    .venv/bin/python bench/bench.py --ceiling-only
 
 Both tools run as commands (pastiche through its own CLI, so none of its code
 is imported here), alternating, on the bundled Tübingen photo and Starry
-Night. It prints medians and ratios and rewrites bench/RESULTS.md:
+Night. Every table names its date, CPU kind (bf16 CPU: native AVX512-BF16 or
+AMX; AVX2 CPU: bf16 only emulated) and command. Measured, nothing computed
+from other runs:
 * seconds per step at 256 and 512 px (single scale, from the difference of
-  two runs with different step counts, so start-up cancels out),
-* start-up (command to first step) and peak RSS,
-* the fraction of this machine's own measured 3x3-conv throughput reached,
-* time-to-quality: the wall time each tool needs to reach the score pastiche
-  reaches after 300 L-BFGS steps at 512 px (bench/score.py, a fixed scorer).
+  two runs with different step counts, so start-up cancels out); impasto in
+  fp32, and also in bf16 on a bf16 CPU (pastiche has no bf16 mode);
+* start-up + finish (run time minus its steps) and peak RSS;
+* the conv floor: the time the convolutions of one step (VGG-19 conv1_1 to
+  conv5_1 at the step's own sizes, forward + input gradient, channels_last)
+  take alone, each conv timed in isolation (fastest of several repeats), in
+  fp32 and, on a bf16 CPU, in bf16. A step cannot take less; the table gives
+  the measured step as a multiple of it;
+* time to quality: pastiche runs 300 L-BFGS steps at 512 px writing a
+  snapshot every few steps; its 300-step picture's score (bench/score.py) is
+  the target, and the time at which the first snapshot scoring at or below it
+  was written (file time minus launch time, start-up included) is its time to
+  quality. impasto's presets run with --save-every 1 and are timed the same way.
+  The pastiche result is stored in bench/pastiche_ttq.json (with its date,
+  machine and command) for --ttq-only, which prints it labelled as stored.
+
+Output goes to the terminal and to a new file bench/runs/DATE-KIND-MODE.md;
+bench/RESULTS.md is edited by hand from those (so its history is kept).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
+import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -31,12 +48,18 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from score import Scorer  # noqa: E402
+import machine
+from score import Scorer
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "src/impasto/examples/tubingen.jpg"
 PAINTING = ROOT / "src/impasto/examples/starry_night.jpg"
 BIN = Path(sys.executable).parent
+PASTICHE_FILE = ROOT / "bench" / "pastiche_ttq.json"
+RUNS = ROOT / "bench" / "runs"
+
+#: VGG-19 up to conv5_1 (the deepest layer a default step uses): (block, convs in it, channels).
+VGG_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 1, 512))
 
 
 def timed(cmd: list[str]) -> tuple[float, float]:
@@ -60,44 +83,81 @@ def pastiche_cmd(size: int, steps: int, out: Path, *extra: str) -> list[str]:
             "--size", str(size), "--num-steps", str(steps), "--no-verbose", *extra]
 
 
-def conv_ceiling(bf16: bool = False) -> float:
-    """GFLOP/s of 3x3 convs (forward + input gradient), channels_last, VGG-like shapes."""
-    shapes = [(64, 64, 128), (128, 128, 64), (256, 256, 32), (512, 512, 16)]
-    flops, seconds = 0.0, 0.0
-    for cin, cout, side in shapes:
-        conv = torch.nn.Conv2d(cin, cout, 3, padding=1).requires_grad_(False).to(memory_format=torch.channels_last)
-        x = torch.randn(1, cin, side, side).to(memory_format=torch.channels_last).requires_grad_(True)
-        ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else torch.autocast("cpu", enabled=False)
+# --- the conv floor -------------------------------------------------------------------------
+
+def step_convs(h: int, w: int) -> list[tuple[int, int, int, int]]:
+    """(in channels, out channels, height, width) of every conv in one step on an h x w picture."""
+    convs, cin = [], 3
+    for block, count, cout in VGG_BLOCKS:
+        side_h, side_w = h >> (block - 1), w >> (block - 1)  # 2x2 max pools halve (floor) each block
+        for _ in range(count):
+            convs.append((cin, cout, side_h, side_w))
+            cin = cout
+    return convs
+
+
+def conv_flops(convs: list[tuple[int, int, int, int]]) -> float:
+    """Forward + input gradient: two convolutions' worth of multiply-adds each."""
+    return sum(2 * 2 * cin * cout * 9 * hh * ww for cin, cout, hh, ww in convs)
+
+
+def conv_floor(h: int, w: int, dtype: torch.dtype, repeats: int = 6) -> float:
+    """Seconds the convs of one step take alone: each conv's fastest repetition, summed.
+
+    The tensors are made in ``dtype`` up front (no autocast casts inside the
+    timing) and channels_last, as a bf16 or fp32 run's network sees them;
+    the weights need no gradient (a step differentiates the picture only).
+    """
+    total = 0.0
+    for cin, cout, hh, ww in step_convs(h, w):
+        conv = torch.nn.Conv2d(cin, cout, 3, padding=1).requires_grad_(False)
+        conv = conv.to(dtype=dtype, memory_format=torch.channels_last)
+        x = torch.randn(1, cin, hh, ww, dtype=dtype).to(memory_format=torch.channels_last).requires_grad_(True)
+        grad = torch.randn(1, cout, hh, ww, dtype=dtype).to(memory_format=torch.channels_last)
         times = []
-        for _ in range(8):
+        for _ in range(repeats):
             t = time.perf_counter()
-            with ctx:
-                y = conv(x)
-            y.float().sum().backward()
+            y = conv(x)
+            torch.autograd.grad(y, x, grad)
             times.append(time.perf_counter() - t)
-        # The fastest repetition: a ceiling, not an average that a busy neighbour drags down.
-        seconds += min(times[2:])
-        flops += 2 * 2 * cin * cout * 9 * side * side
-    return flops / seconds / 1e9
-
-
-def impasto_flops(h: int, w: int) -> float:
-    """FLOPs of one impasto step: forward + input gradient of every conv up to conv5_1."""
-    from impasto.weights import CONV_NAMES
-
-    total, cin = 0.0, 3
-    chans = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
-    for name in CONV_NAMES[: CONV_NAMES.index("conv5_1") + 1]:
-        block = int(name[4])
-        pixels = (h >> (block - 1)) * (w >> (block - 1))
-        total += 2 * 2 * cin * chans[block] * 9 * pixels
-        cin = chans[block]
+        # The fastest repetition (the first ones warm the kernels up): a floor, not an
+        # average that a busy neighbour on a shared machine drags up.
+        total += min(times[1:] if repeats > 1 else times)
     return total
 
 
-def per_step(tool: str, size: int, tmp: Path) -> tuple[float, float, float]:
-    """One measurement: (seconds per step, start-up seconds, peak RSS MiB)."""
-    make = impasto_cmd if tool == "impasto" else pastiche_cmd
+def precisions(force_bf16: bool) -> list[str]:
+    """fp32 always; bf16 where the CPU has it natively (elsewhere it is emulated and slow)."""
+    return ["fp32", "bf16"] if machine.has_bf16() or force_bf16 else ["fp32"]
+
+
+def ceiling_table(h: int, w: int, precs: list[str], steps: dict[str, float] | None = None) -> list[str]:
+    flops = conv_flops(step_convs(h, w))
+    lines = [(f"Conv floor of one {w}x{h} step ({len(step_convs(h, w))} convs, conv1_1 to conv5_1, "
+              f"forward + input gradient, channels_last, {flops / 1e9:.0f} GFLOP), {machine.cpu_kind()}:"), "",
+             "| precision | conv floor, s/step | GFLOP/s | measured impasto s/step | step / floor |",
+             "|---|---|---|---|---|"]
+    for prec in precs:
+        floor = conv_floor(h, w, torch.bfloat16 if prec == "bf16" else torch.float32)
+        step = (steps or {}).get(prec)
+        lines.append(f"| {prec}{' (emulated on this CPU)' if prec == 'bf16' and not machine.has_bf16() else ''} "
+                     f"| {floor:.3f} | {flops / floor / 1e9:.0f} | {'-' if step is None else f'{step:.3f}'} "
+                     f"| {'-' if step is None else f'{step / floor:.2f}x'} |")
+    if not machine.has_bf16() and "bf16" not in precs:
+        lines += ["", ("bf16 not timed: this CPU has no avx512_bf16/amx_bf16, so bf16 would be emulated "
+                       "(impasto's precision=auto uses fp32 here); --bf16 times it anyway.")]
+    return lines
+
+
+# --- seconds per step ------------------------------------------------------------------------
+
+def per_step(tool: str, size: int, tmp: Path, precision: str = "fp32") -> tuple[float, float, float]:
+    """One measurement: (seconds per step, start-up + finish seconds, peak RSS MiB)."""
+    if tool == "impasto":
+        def make(s: int, n: int, out: Path) -> list[str]:
+            return impasto_cmd(s, n, out, "--precision", precision)
+    else:
+        make = pastiche_cmd
     lo, hi = (5, 15) if size <= 256 else (3, 8)
     t_lo, rss_lo = timed(make(size, lo, tmp / f"{tool}-lo.png"))
     t_hi, rss_hi = timed(make(size, hi, tmp / f"{tool}-hi.png"))
@@ -105,20 +165,74 @@ def per_step(tool: str, size: int, tmp: Path) -> tuple[float, float, float]:
     return step, t_lo - lo * step, max(rss_lo, rss_hi)
 
 
-def medians(rows: list[tuple[float, float, float]]) -> dict:
+def medians(rows: list[tuple[float, float, float]]) -> dict[str, float]:
     return {key: statistics.median(r[i] for r in rows) for i, key in enumerate(("step", "startup", "rss"))}
 
 
-#: The last full run's pastiche numbers (2026-11-29, this machine), for --ttq-only.
-PASTICHE_300 = {"wall": 875.0, "score": 1.928, "ttq": 907.0, "reached": 300}
+def per_step_table(sizes: list[int], precs: list[str], repeats: int, tmp: Path) -> tuple[list[str], dict]:
+    tools = [("impasto", p) for p in precs] + [("pastiche", "fp32")]
+    rows: dict[tuple[str, str, int], list] = {}
+    for _ in range(repeats):  # alternate the tools, so drifts in machine load hit both
+        for size in sizes:
+            for tool, prec in tools:
+                rows.setdefault((tool, prec, size), []).append(per_step(tool, size, tmp, prec))
+    res = {key: medians(value) for key, value in rows.items()}
+    head = " | ".join(f"impasto {p}" for p in precs)
+    lines = [(f"Medians of {repeats} runs on {machine.cpu_kind()}; single scale, the Tübingen photo "
+              f"(512 px = 512x384); pastiche runs in fp32 (it has no bf16 mode)."), "",
+             f"| | {head} | pastiche | pastiche / impasto {precs[-1]} |", "|---|" + "---|" * (len(precs) + 2)]
+    for size in sizes:
+        p = res[("pastiche", "fp32", size)]
+        cells = " | ".join(f"{res[('impasto', q, size)]['step']:.3f}" for q in precs)
+        lines.append(f"| s/step at {size} px | {cells} | {p['step']:.3f} | "
+                     f"{p['step'] / res[('impasto', precs[-1], size)]['step']:.2f}x |")
+    big = max(sizes)
+    for key, label, fmt in (("startup", f"start-up + finish at {big} px, s", "{:.2f}"),
+                            ("rss", f"peak RSS at {big} px, MiB", "{:.0f}")):
+        p = res[("pastiche", "fp32", big)][key]
+        i = res[("impasto", precs[-1], big)][key]
+        cells = " | ".join(fmt.format(res[("impasto", q, big)][key]) for q in precs)
+        lines.append(f"| {label} | {cells} | {fmt.format(p)} | {p / max(i, 1e-3):.2f}x |")
+    return lines, res
 
+
+# --- time to quality -------------------------------------------------------------------------
 
 def first_passing(scorer: Scorer, snapshots: list[Path], target: float) -> Path | None:
     """The first snapshot (in name order: step order) whose picture scores <= target."""
     return next((snap for snap in sorted(snapshots) if scorer.score(str(snap)) <= target * 1.0001), None)
 
 
-def impasto_ttq(scorer: Scorer, tmp: Path, target: float) -> tuple[list[str], tuple | None]:
+def pastiche_ttq(scorer: Scorer, tmp: Path, size: int, steps: int, every: int) -> dict:
+    """Run pastiche for ``steps`` steps writing a snapshot every ``every``; what it reached and when."""
+    ws = tmp / "ws"
+    shutil.rmtree(ws, ignore_errors=True)
+    out = tmp / "p-final.png"
+    cmd = pastiche_cmd(size, steps, out, "--workspace", str(ws), "--workspace-step", str(every))
+    launched = time.time()
+    wall, rss = timed(cmd)
+    content, style = scorer.parts(str(out))
+    target = content + 10 * style
+    snaps = list(ws.glob("*.png"))
+    snap = first_passing(scorer, snaps, target)
+    first = min(snaps, key=lambda p: int(p.stem))  # step 0: written after start-up, before any step
+    return {
+        **machine.stamp(),
+        "tool": "pastiche " + subprocess.run([str(BIN / "pastiche"), "--version"], capture_output=True, check=True,
+                                             text=True).stdout.strip().split()[-1],
+        "size": size, "steps": steps, "snapshot_every": every,
+        "wall_s": round(wall, 1), "peak_rss_mib": round(rss), "content": round(content, 4),
+        "style": round(style, 5), "score": round(target, 4),
+        "startup_s": round(first.stat().st_mtime - launched, 1),
+        "reached_step": None if snap is None else int(snap.stem),
+        "reached_s": None if snap is None else round(snap.stat().st_mtime - launched, 1),
+        "how": f"reached_s: file time of the first workspace snapshot scoring <= the {steps}-step score, minus "
+               "the launch time (start-up included); startup_s: the same for the step-0 snapshot; snapshots "
+               "cost a PNG write every snapshot_every steps",
+    }
+
+
+def impasto_ttq(scorer: Scorer, tmp: Path, target: float, size: int) -> tuple[list[str], tuple | None]:
     """Each preset's wall time and score, and when its best picture first reached ``target``.
 
     --save-every 1 writes the best picture so far at every step (what Ctrl-C would give);
@@ -131,7 +245,7 @@ def impasto_ttq(scorer: Scorer, tmp: Path, target: float) -> tuple[list[str], tu
         run_dir.mkdir()
         out = run_dir / "out.png"
         cmd = [str(BIN / "impasto"), str(PHOTO), str(PAINTING), "-o", str(out), "--overwrite", "-q",
-               "--quality", quality, "--save-every", "1", *extra]
+               "--quality", quality, "--save-every", "1", "--size", str(size), *extra]
         start = time.time()
         t, _ = timed(cmd)
         c, s = scorer.parts(str(out))
@@ -148,96 +262,106 @@ def impasto_ttq(scorer: Scorer, tmp: Path, target: float) -> tuple[list[str], tu
     return lines, best
 
 
-def time_to_quality(tmp: Path, pastiche_step: float, pastiche_startup: float) -> tuple[list[str], dict]:
-    scorer = Scorer(str(PHOTO), str(PAINTING))
-    if pastiche_step <= 0:  # --ttq-only: pastiche's numbers from the last full run
-        p = PASTICHE_300
-        target, p_ttq, reached = p["score"], p["ttq"], p["reached"]
-        lines = [f"| pastiche, L-BFGS, 300 steps (last full run) | {p['wall']:.0f} | | | {target:.3f} | {p_ttq:.0f} |"]
+def load_stored(path: Path, size: int) -> dict:
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run `.venv/bin/python bench/bench.py` (the full run) first")
+    stored = json.loads(path.read_text())
+    if stored["size"] != size:
+        raise SystemExit(f"{path} holds a {stored['size']} px pastiche run, not {size} px")
+    return stored
+
+
+def ttq_section(p: dict, stored: bool, rows: list[str], best: tuple | None) -> list[str]:
+    reached = p.get("reached_s")
+    if reached is not None:
+        p_ttq, p_text = reached, f"{reached:.0f}"
+    else:  # a stored run that timed no snapshot: its wall time bounds the moment from above
+        p_ttq, p_text = p["wall_s"], f"<= {p['wall_s']:.0f} (wall time; snapshot times not recorded)"
+    where = (f"stored: measured {p['date']} on {p['cpu']} by `{p['command']}`" if stored
+             else "measured in this run")
+    same_machine = p["cpu"] == machine.cpu_kind()
+    score = f"{p['score']:.3f}"
+    lines = [(f"Target: the score pastiche reaches after {p['steps']} L-BFGS steps at {p['size']} px, {score}. "
+              "'reached at' is the wall time (start-up included) at which the run's picture (for impasto the "
+              "best so far, what stopping it would give) first scored at or below the target."), "",
+             "| run | wall s | content | style | score | reached at, s |", "|---|---|---|---|---|---|",
+             (f"| {p['tool']}, L-BFGS, {p['steps']} steps ({where}) | {p['wall_s']:.0f} | {p['content']:.3f} | "
+              f"{p['style']:.4f} | {score} | {p_text} |"), *rows, ""]
+    if p.get("startup_s") is not None:
+        lines += [f"pastiche's start-up (launch to its step-0 snapshot): {p['startup_s']:.0f} s.", ""]
+    if p.get("note"):
+        lines += [f"Stored pastiche run: {p['note']}", ""]
+    if best is None:
+        lines.append("None of impasto's runs reached the target.")
+    elif not same_machine:
+        lines.append(f"impasto reached it in {best[1]:.0f} s ({best[0]}) on {machine.cpu_kind()}; the pastiche "
+                     f"figure comes from {p['cpu']}, so no ratio is given.")
     else:
-        ws = tmp / "ws"
-        wall, _ = timed(pastiche_cmd(512, 300, tmp / "p300.png", "--workspace", str(ws), "--workspace-step", "20"))
-        target = scorer.score(str(tmp / "p300.png"))
-        snap = first_passing(scorer, list(ws.glob("*.png")), target)
-        reached = None if snap is None else int(snap.stem)
-        p_ttq = pastiche_startup + (reached or 300) * pastiche_step
-        c, s = scorer.parts(str(tmp / "p300.png"))
-        lines = [f"| pastiche, L-BFGS, 300 steps | {wall:.0f} | {c:.3f} | {s:.4f} | {target:.3f} | {p_ttq:.0f} |"]
-    more, best = impasto_ttq(scorer, tmp, target)
-    return lines + more, {"target": target, "pastiche_ttq": p_ttq, "pastiche_reached": reached, "impasto_best": best}
+        lines.append(f"pastiche: {p_text} s (first snapshot at or below the target: step {p['reached_step']}); "
+                     f"impasto: {best[1]:.0f} s ({best[0]}); ratio {p_ttq / best[1]:.1f}x"
+                     + (" (pastiche figure from a different run: load may differ)" if stored else "") + ".")
+    return lines
 
 
-def ttq_section(ttq_lines: list[str], ttq: dict) -> list[str]:
-    best = ttq["impasto_best"]
-    return ["## Time to quality (512 px; score = content + 10 x style error, lower is better)", "",
-            f"Target: the score pastiche reaches after 300 L-BFGS steps, {ttq['target']:.3f}. "
-            "'reached at' is when the run's best picture (what stopping it would give) first scored "
-            "at or below the target, start-up included.", "",
-            "| run | wall s | content | style | score | reached at, s |", "|---|---|---|---|---|---|",
-            *ttq_lines, "",
-            f"pastiche reaches the target in {ttq['pastiche_ttq']:.0f} s (first at step {ttq['pastiche_reached']}); "
-            "impasto in " + (f"{best[1]:.0f} s ({best[0]}): {ttq['pastiche_ttq'] / best[1]:.1f}x faster."
-                             if best else "none of the runs above.")]
-
+# --- main ------------------------------------------------------------------------------------
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="skip time-to-quality (the 300-step pastiche run)")
     parser.add_argument("--ttq-only", action="store_true",
-                        help="only impasto's time-to-quality rows, against the last full run's pastiche target")
+                        help="only impasto's time-to-quality rows, against the stored pastiche run")
+    parser.add_argument("--ceiling-only", action="store_true", help="only the conv floor table")
+    parser.add_argument("--bf16", action="store_true", help="also time bf16 where the CPU only emulates it")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="per-step sizes (long side)")
+    parser.add_argument("--ttq-size", type=int, default=512, help="time-to-quality size (long side)")
+    parser.add_argument("--pastiche-steps", type=int, default=300)
+    parser.add_argument("--snapshot-every", type=int, default=10, help="pastiche snapshot interval, steps")
+    parser.add_argument("--pastiche-file", type=Path, default=PASTICHE_FILE,
+                        help="where the full run stores its pastiche result and --ttq-only reads it")
     args = parser.parse_args()
+    precs = precisions(args.bf16)
+    info = machine.stamp()
+    mode = "ceiling" if args.ceiling_only else "ttq" if args.ttq_only else "quick" if args.quick else "full"
+    lines = ["# Benchmark: impasto vs pastiche", "", *machine.stamp_lines(info), ""]
+    big = max(args.sizes)
+    h, w = big * 3 // 4, big  # the Tübingen photo is 4:3
     tmp = Path(tempfile.mkdtemp(prefix="impasto-bench-"))
-    results_file = ROOT / "bench" / "RESULTS.md"
-    marker = "## Time to quality"
-    if args.ttq_only:
-        text = results_file.read_text() if results_file.exists() else ""
-        head = text.split(marker, 1)[0].rstrip("\n")
-        ttq_lines, ttq = time_to_quality(tmp, 0.0, 0.0)
-        section = ttq_section(ttq_lines, ttq)
-        section[0] += f" ({datetime.date.today()}, `.venv/bin/python bench/bench.py --ttq-only`)"
-        tail = text.split(marker, 1)[1].split("\n## ", 1)[1] if marker in text and "\n## " in text.split(marker, 1)[1] else ""
-        text = head + "\n\n" + "\n".join(section) + "\n" + ("\n## " + tail if tail else "")
-        print("\n".join(section))
-        results_file.write_text(text)
+    try:
+        if args.ceiling_only:
+            lines += ceiling_table(h, w, precs)
+        elif args.ttq_only:
+            scorer = Scorer(str(PHOTO), str(PAINTING), size=args.ttq_size)
+            stored = load_stored(args.pastiche_file, args.ttq_size)
+            rows, best = impasto_ttq(scorer, tmp, stored["score"], args.ttq_size)
+            lines += ["## Time to quality", "", *ttq_section(stored, True, rows, best)]
+        else:
+            if not (BIN / "pastiche").exists():
+                raise SystemExit("pastiche's command is missing: pip install -e '.[bench]'")
+            table, res = per_step_table(args.sizes, precs, args.repeats, tmp)
+            lines += ["## Seconds per step", "", *table, "", "## Conv floor", "",
+                      *ceiling_table(h, w, precs, {q: res[("impasto", q, big)]["step"] for q in precs})]
+            if not args.quick:
+                scorer = Scorer(str(PHOTO), str(PAINTING), size=args.ttq_size)
+                p = pastiche_ttq(scorer, tmp, args.ttq_size, args.pastiche_steps, args.snapshot_every)
+                args.pastiche_file.write_text(json.dumps(p, indent=1) + "\n")
+                rows, best = impasto_ttq(scorer, tmp, p["score"], args.ttq_size)
+                lines += ["", "## Time to quality", "", *ttq_section(p, False, rows, best),
+                          "", (f"(pastiche's result stored in {os.path.relpath(args.pastiche_file, ROOT)} "
+                               "for --ttq-only)")]
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        return 0
-    if not (BIN / "pastiche").exists():
-        raise SystemExit("pastiche's command is missing: pip install -e '.[bench]'")
-    ceiling = conv_ceiling()
-    rows: dict[tuple[str, int], list] = {}
-    for _ in range(args.repeats):  # alternate the tools, so drifts in machine load hit both
-        for size in (256, 512):
-            for tool in ("impasto", "pastiche"):
-                rows.setdefault((tool, size), []).append(per_step(tool, size, tmp))
-    results = {key: medians(value) for key, value in rows.items()}
-    lines = [f"# Benchmark: impasto vs pastiche 1.6.0", "",
-             f"- date: {datetime.date.today()}", f"- machine: {platform.processor() or platform.machine()}, "
-             f"{os.cpu_count()} cores, torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}",
-             f"- command: `.venv/bin/python bench/bench.py{' --quick' if args.quick else ''}` "
-             f"(medians of {args.repeats} runs; 512 px = 512x384, the Tübingen photo)",
-             f"- measured 3x3-conv ceiling (fp32, forward + input gradient, channels_last): {ceiling:.0f} GFLOP/s", "",
-             "| | impasto | pastiche | ratio (pastiche / impasto) |", "|---|---|---|---|"]
-    for size in (256, 512):
-        i, p = results[("impasto", size)], results[("pastiche", size)]
-        lines.append(f"| s/step at {size} px | {i['step']:.3f} | {p['step']:.3f} | {p['step'] / i['step']:.2f}x |")
-    i, p = results[("impasto", 512)], results[("pastiche", 512)]
-    lines.append(f"| start-up + finish, s (run time minus its steps, single scale 512 px) | {i['startup']:.2f} | {p['startup']:.2f} | "
-                 f"{p['startup'] / max(i['startup'], 1e-3):.2f}x |")
-    lines.append(f"| peak RSS at 512 px, MiB | {i['rss']:.0f} | {p['rss']:.0f} | {p['rss'] / i['rss']:.2f}x |")
-    frac = impasto_flops(384, 512) / i["step"] / 1e9 / ceiling
-    lines.append(f"| share of conv ceiling at 512 px | {frac:.0%} | | |")
-    if not args.quick:
-        ttq_lines, ttq = time_to_quality(tmp, p["step"], p["startup"])
-        lines += ["", *ttq_section(ttq_lines, ttq)]
-    if args.quick and results_file.exists() and marker in results_file.read_text():
-        # Keep the last full run's time-to-quality section (a 15-minute pastiche run).
-        kept = results_file.read_text().split(marker, 1)[1]
-        lines += ["", marker + " (kept from the last full run)" + kept.rstrip("\n")]
     text = "\n".join(lines) + "\n"
     print(text)
-    results_file.write_text(text)
-    shutil.rmtree(tmp, ignore_errors=True)
+    RUNS.mkdir(exist_ok=True)
+    kind = "bf16" if machine.has_bf16() else "avx2"
+    out = RUNS / f"{info['date']}-{kind}-{mode}.md"
+    n = 1
+    while out.exists():  # never overwrite an earlier run's figures
+        n += 1
+        out = RUNS / f"{info['date']}-{kind}-{mode}-{n}.md"
+    out.write_text(text)
+    print(f"written to {os.path.relpath(out, ROOT)}")
     return 0
 
 

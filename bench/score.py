@@ -1,12 +1,21 @@
-"""A fixed quality scorer, independent of either tool's own loss.
+"""A fixed scorer: impasto's own default objective without its smoothness term.
 
 score = content error + 10 x style error, where (at 512 px on the long side,
-Caffe VGG-19, max pooling):
+Caffe VGG-19, max pooling, fp32 whatever the run used):
 * content error = ||F - F_photo||^2 / ||F_photo||^2 at relu4_2,
 * style error = mean over relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 of
   ||G - G_painting||^2 / ||G_painting||^2, with G = F F^T / (H W).
 Lower is better. Both terms are relative errors, so scores of different
-paintings are comparable. The weights and layers never change with the tools.
+paintings are comparable.
+
+What it is not: independent of impasto. These are exactly the layers, the
+network, the relative (target-normalised) errors and the content/style weights
+(1 and 10) that impasto's default run minimises; only the total-variation term
+is left out. It is fixed (it does not change when impasto's options do), so it
+compares runs and tools fairly on *this* objective, but impasto is graded on
+the quantity it optimises, while pastiche optimises a differently weighted sum
+of the same Gram and content terms (absolute, not relative, errors). For
+measures that use no network at all, see bench/measures.py (palette and texture).
 """
 
 from __future__ import annotations
@@ -14,7 +23,8 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
-from impasto import features, image as im, losses
+from impasto import features, losses
+from impasto import image as im
 
 CONTENT = "relu4_2"
 STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")

@@ -60,3 +60,18 @@ def gradient_image(h: int = 48, w: int = 64) -> Image.Image:
 def _few_threads():
     # Tests run on 2 cores; keep each test's intra-op threads predictable.
     torch.set_num_threads(2)
+
+
+@pytest.fixture(autouse=True)
+def _auto_precision_means_fp32(monkeypatch):
+    """The suite means the same on every CPU.
+
+    ``precision="auto"`` picks bf16 on CPUs with AVX512-BF16 or AMX and fp32 elsewhere, so a
+    test relying on it would check different arithmetic on different machines. Here 'auto' is
+    fp32 everywhere; tests whose result depends on precision ask for fp32 and bf16 explicitly
+    (bf16 is emulated, and slow, on AVX2 CPUs: such tests use tiny images). The choice itself
+    is tested in tests/test_device.py.
+    """
+    from impasto import device
+
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: False)

@@ -4,33 +4,66 @@ import torch
 from impasto import device
 from impasto.errors import InputError
 
-
-def test_auto_picks_an_available_device():
-    d = device.pick("auto")
-    assert d.type in ("cpu", "cuda", "mps")
-    if not torch.cuda.is_available():
-        assert d.type != "cuda"
+CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_missing_cuda_is_a_clear_error():
+@pytest.fixture
+def no_mps(monkeypatch):
+    if getattr(torch.backends, "mps", None) is not None:
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+
+
+@pytest.mark.parametrize("cuda, expected", [(True, "cuda"), (False, "cpu")])
+def test_auto_prefers_cuda_then_cpu(monkeypatch, no_mps, cuda, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    assert device.pick("auto").type == expected
+    assert device.pick("cpu").type == "cpu"
+
+
+def test_missing_cuda_or_unknown_device_is_a_clear_error(monkeypatch, no_mps):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(InputError, match="no CUDA GPU"):
         device.pick("cuda")
+    with pytest.raises(InputError, match="Metal"):
+        device.pick("mps")
+    with pytest.raises(InputError, match="unknown device"):
+        device.pick("tpu")
 
 
-def test_precision_choice():
-    cpu = torch.device("cpu")
-    assert device.use_bf16("fp32", cpu) is False
-    assert device.use_bf16("bf16", cpu) is True
-    assert device.use_bf16("auto", cpu) is device.cpu_has_fast_bf16()
+def test_bf16_flags_are_read_from_cpuinfo():
+    zen4 = "flags : fpu avx2 avx512f avx512_bf16 avx512_vnni"
+    sapphire = "flags : fpu avx2 avx512f amx_bf16 amx_tile"
+    avx2 = "flags : fpu avx2 fma avx512f"  # AVX-512 without bf16 is not enough
+    assert device.bf16_in_cpu_flags(zen4) and device.bf16_in_cpu_flags(sapphire)
+    assert not device.bf16_in_cpu_flags(avx2)
+    assert not device.bf16_in_cpu_flags("flags : avx512_bf16x")  # whole words only
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_on_the_cpu_follows_its_bf16_units(monkeypatch, native):
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: native)
+    assert device.use_bf16("auto", CPU) is native
+    assert device.use_bf16("fp32", CPU) is False
+    assert device.use_bf16("bf16", CPU) is True  # asked for: honoured, even where emulated
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), False), ((6, 1), False), ((8, 0), True), ((9, 0), True)])
+def test_auto_precision_uses_bf16_only_on_gpus_native_at_it(monkeypatch, capability, expected):
+    # torch.cuda.is_bf16_supported() says yes on a Turing card too (emulation): not a reason.
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: capability)
+    assert device.use_bf16("auto", CUDA) is expected
+    assert device.use_bf16("bf16", CUDA) is True
+    assert device.use_bf16("fp32", CUDA) is False
+
+
+def test_auto_precision_on_mps_is_fp32():
+    assert device.use_bf16("auto", torch.device("mps")) is False
 
 
 def test_bf16_gradient_points_the_same_way_as_fp32(net, photo, painting):
-    """bf16 autocast changes the arithmetic, not the direction of descent.
-
-    (End-to-end, bf16 pictures score within 2% of fp32 ones: bench/RESULTS.md.
-    One evaluation here: bf16 is emulated, and slow, on CPUs without AVX512-BF16.)
-    """
+    """bf16 autocast changes the arithmetic, not the direction of descent (one evaluation:
+    bf16 is emulated, and slow, on CPUs without AVX512-BF16; it runs on every CPU)."""
     from impasto import image as im
     from impasto.objective import Objective
 

@@ -121,16 +121,46 @@ def test_exif_orientation_is_applied(tmp_path):
     assert loaded.rgb.size == (30, 60)
 
 
+def _rgb_profile(red, green, blue, gamma=2.2) -> bytes:
+    """A minimal ICC v2 matrix/TRC display profile with the given D50 colorants."""
+    import struct
+
+    def s15(v):
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(v):
+        return b"XYZ \0\0\0\0" + b"".join(s15(c) for c in v)
+
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    desc = b"desc\0\0\0\0" + struct.pack(">I", 5) + b"test\0" + b"\0" * 79 + b"\0\0\0"
+    tags = [(b"desc", desc), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"rXYZ", xyz(red)),
+            (b"gXYZ", xyz(green)), (b"bXYZ", xyz(blue)), (b"rTRC", curve), (b"gTRC", curve),
+            (b"bTRC", curve)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for sig, body in tags:
+        body += b"\0" * (-len(body) % 4)
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    size = offset + len(data)
+    header = (struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ "
+              + b"\0" * 12 + b"acsp" + b"\0" * 24 + s15(0.9642) + s15(1.0) + s15(0.8249))
+    header += b"\0" * (128 - len(header))
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
 def test_icc_profile_is_converted_to_srgb(tmp_path):
-    lab = ImageCms.createProfile("LAB")
-    srgb = ImageCms.createProfile("sRGB")
+    # sRGB's D50 colorants with red and green swapped: the file's "red" channel means green.
+    red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+    swapped = _rgb_profile(green, red, blue)
+    assert ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(swapped))).strip() == "test"
     img = Image.new("RGB", (32, 32), (200, 60, 60))
-    # Tag the pixels with a profile that is not sRGB: a wide-gamut-ish conversion.
-    profile = ImageCms.ImageCmsProfile(srgb)
-    path = _save(img, tmp_path / "tagged.png", icc_profile=profile.tobytes())
-    loaded = im.load(path)
-    assert loaded.rgb.getpixel((0, 0)) == pytest.approx((200, 60, 60), abs=2)
-    assert lab is not None
+    path = _save(img, tmp_path / "tagged.png", icc_profile=swapped)
+    r, g, b = im.load(path).rgb.getpixel((0, 0))
+    assert g > 150 and r < 110 and b < 110, (r, g, b)  # shown as green, as the profile says
+    # The same pixels tagged with an sRGB-like profile stay (nearly) as they are.
+    plain = _save(img, tmp_path / "srgb.png", icc_profile=_rgb_profile(red, green, blue))
+    assert im.load(plain).rgb.getpixel((0, 0)) == pytest.approx((200, 60, 60), abs=12)
 
 
 def test_animated_gif_uses_first_frame_with_a_notice(tmp_path):
@@ -148,3 +178,39 @@ def test_tensor_round_trip_and_resize():
     assert np.array_equal(np.asarray(im.to_pil(t)), np.asarray(img))
     assert im.fit_size(64, 48, 32) == (24, 32)
     assert im.resize(t, (24, 32)).shape == (1, 3, 24, 32)
+
+
+def test_the_pixel_limit_is_per_call_and_pillows_global_is_never_touched(tmp_path):
+    """The studio decodes in several threads: a process-wide switch would race (and could
+    leave Pillow's decompression-bomb guard off for good)."""
+    import threading
+
+    from PIL import Image as PILImage
+
+    path = tmp_path / "big.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (900, 1200, 3), dtype=np.uint8)).save(path)
+    original = PILImage.MAX_IMAGE_PIXELS
+    seen: set = set()
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            seen.add(PILImage.MAX_IMAGE_PIXELS)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(15):
+            im.load(path)
+    finally:
+        stop.set()
+        watcher.join()
+    assert seen == {original} and PILImage.MAX_IMAGE_PIXELS == original
+    # Our limit applies per call, above or below Pillow's own.
+    with pytest.raises(InputError, match="over the limit of 1,000,000"):
+        im.load(path, max_pixels=1_000_000)
+    try:
+        PILImage.MAX_IMAGE_PIXELS = 1000  # Pillow's guard would refuse this file...
+        assert im.load(path, max_pixels=2_000_000).rgb.size == (1200, 900)  # ...ours decides
+    finally:
+        PILImage.MAX_IMAGE_PIXELS = original

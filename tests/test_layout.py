@@ -34,6 +34,7 @@ LAYERS: list[list[str]] = [
     ["impasto.api"],
     # Rooms beside the still pipeline that reuse api/pipeline (never the CLI); Ray stays in its own module.
     ["impasto.video", "impasto.video.*", "impasto.batch"],
+    ["impasto.batch_run"],
     ["impasto.ray_engine"],
     ["impasto.web", "impasto.web.settings", "impasto.web.errors"],
     ["impasto.web.jobs", "impasto.web.examples"],

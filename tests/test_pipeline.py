@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -108,3 +109,25 @@ def test_add_detail_off_is_plain_upsampling(photo, painting):
     c, s = im.to_tensor(photo), im.to_tensor(painting)
     config = StyleConfig(size=48, start_size=24, steps=2)
     assert not torch.equal(paint(c, [s], config).image, paint(c, [s], config, add_detail=False).image)
+
+
+def test_a_bf16_picture_scores_like_the_fp32_one(net, photo, painting):
+    """bf16 is what GPUs and bf16 CPUs use by default: it must paint the same picture, to
+    within its rounding. Both pictures are scored by the same fp32 objective. (Tiny: bf16 is
+    emulated, and slow, on AVX2 CPUs.)"""
+    from impasto.objective import Objective
+
+    opts = dict(size=48, start_size=48, steps=4, seed=1)
+    fp32 = impasto.run(photo, painting, precision="fp32", **opts)
+    bf16 = impasto.run(photo, painting, precision="bf16", **opts)
+    assert (fp32.bf16, bf16.bf16) == (False, True)
+    c = im.resize(im.to_tensor(photo), tuple(fp32.image.shape[-2:]))
+    score = Objective(net, c, [im.to_tensor(painting)], content_layers=["relu4_2"],
+                      style_layers=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
+                      layer_weights=[0.2] * 5, blend=[1.0], content_weight=1.0, style_weight=10.0,
+                      tv_weight=10.0)
+    with torch.no_grad():
+        a, b = score(fp32.image).total.item(), score(bf16.image).total.item()
+        start = score(c).total.item()
+    assert b == pytest.approx(a, rel=0.02) and b < 0.9 * start  # painted, and as well
+    assert (bf16.image - fp32.image).abs().mean() < 3 / 255

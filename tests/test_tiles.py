@@ -12,8 +12,9 @@ LAYERS = dict(content_layers=["relu4_2"], style_layers=["relu1_1", "relu2_1", "r
 
 @pytest.fixture(scope="module")
 def big():
-    """Photo and painting large enough (320 px) for tiles whose halos do not cover everything."""
-    photo = im.to_tensor(small(EXAMPLES / "tubingen.jpg", 320))
+    """Photo (384x288) and painting large enough for full-depth tiles whose halos do not cover
+    the picture: a 128 px tile with relu5_1's 96 px halo sees at most 320 px."""
+    photo = im.to_tensor(small(EXAMPLES / "tubingen.jpg", 384))
     painting = im.to_tensor(small(EXAMPLES / "starry_night.jpg", 304))
     return photo, painting
 
@@ -51,7 +52,13 @@ def test_tiles_give_the_whole_pictures_loss_and_gradient(net, big, layers, tile,
         kw.update(masks=[mask], blend=[1.0])
     plain = Objective(net, photo, [painting], **kw)
     tiled = TiledObjective(net, photo, [painting], tile=tile, **kw)
-    assert len(tiled._tiles(photo)) >= 4
+    h, w = photo.shape[-2:]
+    regions = [t.region for t in tiled._tiles(photo)]
+    assert len(regions) >= 6
+    # Several tiles, each seeing less than the whole picture, and one seeing no border at all:
+    # an error in the halo or in summing the tiles cannot hide behind a tile that sees everything.
+    assert all((r[1] - r[0]) * (r[3] - r[2]) < h * w for r in regions)
+    assert any(r[2] > 0 and r[3] < w for r in regions)
     for k in plain.content_targets:
         assert torch.allclose(tiled.content_targets[k], plain.content_targets[k], rtol=1e-4, atol=1e-3)
     x = (photo * 0.7 + 0.3 * torch.rand_like(photo)).requires_grad_(True)
@@ -82,8 +89,27 @@ def test_a_tiled_run_paints_like_an_untiled_one(photo, painting):
     """The pipeline's tile option changes memory, not the picture."""
     import impasto
 
-    opts = dict(size=128, start_size=128, steps=4, seed=1)
+    opts = dict(size=128, start_size=128, steps=4, seed=1, precision="fp32")
     plain = impasto.run(photo, painting, **opts)
     tiled = impasto.run(photo, painting, tile_size=64, **opts)
     assert (tiled.image - plain.image).abs().max() < 2 / 255
     assert tiled.loss == pytest.approx(plain.loss, rel=1e-3)
+
+
+def test_tiles_give_the_whole_pictures_loss_and_gradient_in_bf16(net):
+    """In bf16 a tile's activations round like the whole picture's, up to the order of sums:
+    loss and gradient agree to bf16's resolution (2^-8), not fp32's."""
+    photo = im.to_tensor(small(EXAMPLES / "tubingen.jpg", 96))
+    painting = im.to_tensor(small(EXAMPLES / "starry_night.jpg", 64))
+    kw = dict(SHALLOW, blend=[1.0], bf16=True)
+    plain = Objective(net, photo, [painting], **kw)
+    tiled = TiledObjective(net, photo, [painting], tile=32, **kw)
+    assert len(tiled._tiles(photo)) >= 4
+    x = (photo * 0.7 + 0.3 * torch.rand(photo.shape, generator=torch.Generator().manual_seed(0)))
+    x.requires_grad_(True)
+    a, b = plain(x), tiled(x)
+    (ga,) = torch.autograd.grad(a.total, x)
+    (gb,) = torch.autograd.grad(b.total, x)
+    assert b.total.item() == pytest.approx(a.total.item(), rel=1e-2)
+    assert torch.nn.functional.cosine_similarity(ga.flatten(), gb.flatten(), dim=0) > 0.99
+    assert (gb - ga).abs().max() < 0.05 * ga.abs().max()

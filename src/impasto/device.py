@@ -33,21 +33,42 @@ def cpu_has_fast_bf16() -> bool:
     Without them PyTorch emulates bf16 and convolutions get slower, not faster.
     """
     try:
-        flags = Path("/proc/cpuinfo").read_text().split()
+        return bf16_in_cpu_flags(Path("/proc/cpuinfo").read_text())
     except OSError:
         return False
+
+
+def bf16_in_cpu_flags(cpuinfo: str) -> bool:
+    """Whether /proc/cpuinfo text lists a native bf16 instruction set."""
+    flags = set(cpuinfo.split())
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def cuda_has_native_bf16(dev: torch.device) -> bool:
+    """True where the GPU computes bf16 in hardware (compute capability 8.0, Ampere, and up).
+
+    ``torch.cuda.is_bf16_supported()`` also says yes where bf16 is only emulated
+    (older GPUs), where it is slower than fp32 and no more accurate.
+    """
+    major, _ = torch.cuda.get_device_capability(dev)
+    return major >= 8
+
+
 def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether a run autocasts the network to bf16.
+
+    ``auto`` uses bf16 only where the hardware is native at it: a GPU of compute
+    capability 8.0 or newer, a CPU with AVX512-BF16 or AMX. Elsewhere fp32 (an
+    fp16 path would need a loss scaler for the tiny Gram gradients, and fp32 is
+    what those machines are fast at anyway). An explicit ``bf16`` is honoured
+    wherever it runs (emulated, and slow, without native support).
+    """
     if precision == "fp32":
         return False
-    if device.type == "cuda":
-        fast = torch.cuda.is_bf16_supported()
-    elif device.type == "cpu":
-        fast = cpu_has_fast_bf16()
-    else:
-        fast = False  # MPS: bf16 autocast support is patchy; stay in fp32
     if precision == "bf16":
-        return device.type in ("cuda", "cpu")  # asked for explicitly: honour it where it runs
-    return fast
+        return device.type in ("cuda", "cpu")
+    if device.type == "cuda":
+        return cuda_has_native_bf16(device)
+    if device.type == "cpu":
+        return cpu_has_fast_bf16()
+    return False  # MPS: bf16 autocast support is patchy; stay in fp32

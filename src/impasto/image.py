@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,17 +36,23 @@ class Loaded:
     notices: tuple[str, ...] = ()
 
 
-def load(source: str | os.PathLike[str] | Image.Image, max_pixels: int = DEFAULT_MAX_PIXELS,
-         label: str = "image") -> Loaded:
-    """Open a path or PIL image and normalise it to 8-bit sRGB RGB.
+def load(source: str | os.PathLike[str] | Image.Image | bytes | bytearray | memoryview,
+         max_pixels: int = DEFAULT_MAX_PIXELS, label: str = "image", name: str | None = None) -> Loaded:
+    """Open a path, PIL image or a file's bytes and normalise it to 8-bit sRGB RGB.
 
     EXIF orientation is applied, ICC profiles are converted to sRGB, any mode
     (greyscale, palette, CMYK, 16-bit, with alpha) becomes RGB. Alpha is
     composited on white and also returned so a caller can re-apply it.
-    Problems raise :class:`InputError` with one line naming the file.
+    Problems raise :class:`InputError` with one line naming the file (``name``
+    names bytes: a batch worker gets a file's bytes, not its path).
     """
     if isinstance(source, Image.Image):
         return _normalise(source, label, ())
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        name = name or "(bytes)"
+        if len(source) == 0:
+            raise InputError(f"{label} {name}: file is empty")
+        return _decode(io.BytesIO(source), name, label, max_pixels)
     path = Path(source)
     name = str(source)
     if not path.exists():
@@ -55,13 +61,13 @@ def load(source: str | os.PathLike[str] | Image.Image, max_pixels: int = DEFAULT
         raise InputError(f"{label} {name}: is a directory, not an image")
     if path.stat().st_size == 0:
         raise InputError(f"{label} {name}: file is empty")
+    return _decode(path, name, label, max_pixels)
+
+
+def _decode(source: Path | io.BytesIO, name: str, label: str, max_pixels: int) -> Loaded:
     notices: list[str] = []
-    old_limit = Image.MAX_IMAGE_PIXELS
     try:
-        Image.MAX_IMAGE_PIXELS = None  # we check the declared size ourselves, below
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img = Image.open(path)
+        img = _open_header(source)
         w, h = img.size
         if w * h > max_pixels:
             raise InputError(
@@ -76,13 +82,42 @@ def load(source: str | os.PathLike[str] | Image.Image, max_pixels: int = DEFAULT
         raise
     except UnidentifiedImageError:
         raise InputError(f"{label} {name}: not an image file Pillow can read") from None
+    except Image.DecompressionBombError as exc:  # a plugin's own check (e.g. a GIF frame)
+        raise InputError(f"{label} {name}: {_short(exc)}") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InputError(f"{label} {name}: damaged or truncated image ({_short(exc)})") from None
-    except Image.DecompressionBombError as exc:  # pragma: no cover - limit disabled above
-        raise InputError(f"{label} {name}: {_short(exc)}") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = old_limit
     return _normalise(img, f"{label} {name}", tuple(notices))
+
+
+def _open_header(source: Path | io.BytesIO) -> Image.Image:
+    """Open a file or bytes lazily (header only), without Pillow's global pixel limit.
+
+    ``Image.open`` checks the declared size against the process-wide
+    ``Image.MAX_IMAGE_PIXELS``; our limit is per call (``max_pixels``, set by
+    the user), and changing that global around each call is not thread-safe
+    (the studio decodes in several threads). So the format is identified the
+    way ``Image.open`` does it, through Pillow's plugin registry, and the
+    caller checks the size before decoding anything.
+    """
+    Image.init()
+    if isinstance(source, io.BytesIO):
+        prefix = source.getvalue()[:16]
+    else:
+        with open(source, "rb") as fh:
+            prefix = fh.read(16)
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        verdict = accept(prefix) if accept is not None else True
+        if isinstance(verdict, str) or not verdict:  # a string says why it is not this format
+            continue
+        try:
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+                return factory(source, "")
+            return factory(str(source))  # type: ignore[call-arg, arg-type]  # given a path, the image owns (and closes) its file
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # not this format after all
+    raise UnidentifiedImageError("cannot identify image file")
 
 
 def _short(exc: BaseException) -> str:

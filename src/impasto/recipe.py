@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +32,10 @@ def sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def _describe(path: str | os.PathLike[str]) -> dict[str, str]:
+def _describe(path: str | os.PathLike[str], digests: Mapping[str, str]) -> dict[str, str]:
     p = Path(path)
-    return {"name": p.name, "path": str(p.resolve()), "sha256": sha256(p)}
+    digest = digests.get(str(path))
+    return {"name": p.name, "path": str(p.resolve()), "sha256": digest or sha256(p)}
 
 
 def base(config: StyleConfig) -> dict[str, Any]:
@@ -44,12 +45,15 @@ def base(config: StyleConfig) -> dict[str, Any]:
 
 def build(config: StyleConfig, content: str, styles: Sequence[str], *,
           masks: Sequence[str] = (), device: str, bf16: bool, steps: int,
-          stopped: str | None) -> dict[str, Any]:
-    inputs: dict[str, Any] = {"content": _describe(content), "styles": [_describe(s) for s in styles]}
+          stopped: str | None, digests: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``digests`` (path as given -> SHA-256) spares re-reading inputs whose bytes the
+    caller already hashed: a batch hashes the very bytes its workers painted."""
+    d = digests or {}
+    inputs: dict[str, Any] = {"content": _describe(content, d), "styles": [_describe(s, d) for s in styles]}
     if masks:
-        inputs["masks"] = [_describe(m) for m in masks]
+        inputs["masks"] = [_describe(m, d) for m in masks]
     if config.init_path is not None:
-        inputs["init"] = _describe(config.init_path)
+        inputs["init"] = _describe(config.init_path, d)
     return {**base(config), "inputs": inputs,
             "weights": config.weights, "seed": config.seed, "device": device,
             "bf16": bf16, "steps_run": steps, "stopped": stopped}

@@ -17,6 +17,10 @@ TOOLS = ("info", "redo", "serve")
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and argv[0] == "batch":
+            from . import batch
+
+            return batch.main(argv[1:])
         if argv and argv[0] in TOOLS:
             from . import tools
 

@@ -1,0 +1,73 @@
+"""Which machine a figure came from: every table the bench prints names it.
+
+The project's CPUs differ in what matters for speed: some are AVX2 only,
+others (AMD Zen 4, recent Xeons) have native bf16 dot products. A figure
+without its CPU kind cannot be compared with another, so each printed table
+starts with ``stamp(command)``: date, CPU kind and model, cores, torch, command.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+
+_FLAGS_WITH_BF16 = ("avx512_bf16", "amx_bf16")
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: no flags to read, so no claim of bf16
+        return ""
+
+
+def has_bf16() -> bool:
+    """True where the CPU computes bf16 natively (AVX512-BF16 or AMX-BF16)."""
+    flags = set()
+    for line in _cpuinfo().splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[1].split())
+    return any(flag in flags for flag in _FLAGS_WITH_BF16)
+
+
+def model_name() -> str:
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+def cpu_kind() -> str:
+    """'bf16 CPU' or 'AVX2 CPU', with the model name: the label every figure carries."""
+    return f"{'bf16 CPU' if has_bf16() else 'AVX2 CPU'} ({model_name()})"
+
+
+def command_line() -> str:
+    """The command that produced the figures, as typed from the repository root."""
+    script = os.path.relpath(sys.argv[0], Path(__file__).resolve().parents[1])
+    return shlex.join([".venv/bin/python", script, *sys.argv[1:]])
+
+
+def stamp(command: str | None = None) -> dict[str, str]:
+    """Date, machine and command of a measurement (what a results file stores beside it)."""
+    return {
+        "date": datetime.date.today().isoformat(),
+        "cpu": cpu_kind(),
+        "cores": str(os.cpu_count()),
+        "torch": torch.__version__,
+        "command": command or command_line(),
+    }
+
+
+def stamp_lines(info: dict[str, str]) -> list[str]:
+    """The markdown lines that head a table."""
+    return [f"- date: {info['date']}",
+            f"- machine: {info['cpu']}, {info['cores']} cores, torch {info['torch']}",
+            f"- command: `{info['command']}`"]
