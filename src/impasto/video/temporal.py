@@ -1,0 +1,63 @@
+"""The temporal loss (Ruder et al. 2016) and an objective that adds it to the still one.
+
+The loss is a mean over all pixels and channels of ``c * (x - w)^2`` for each
+earlier frame's warped picture ``w`` and its reliability ``c``, in [0, 1]
+pixel units. Being a mean (Ruder's 1/D), one weight means the same pull per
+pixel whatever the clip's size; a pixel nobody can track (c = 0) is free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ..objective import Objective, Parts
+
+
+@dataclass(frozen=True)
+class Target:
+    """An earlier painted frame warped into this one, and how far to trust each pixel."""
+
+    warped: torch.Tensor  # 1xCxHxW, network space
+    weight: torch.Tensor  # 1x1xHxW in [0, 1]
+
+
+def temporal_loss(image: torch.Tensor, targets: Sequence[Target]) -> torch.Tensor:
+    """Sum over targets of the mask-weighted mean squared difference (a pure function)."""
+    total = torch.zeros((), device=image.device)
+    for t in targets:
+        total = total + (t.weight * (image.float() - t.warped.float()) ** 2).mean()
+    return total
+
+
+def long_term_weights(masks: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Ruder's long-term weights, nearest frame first: each pixel is tied only to its
+    closest earlier frame that saw it reliably, c_j - sum of the nearer c_i, floored at 0."""
+    out = []
+    seen = torch.zeros_like(masks[0]) if masks else None
+    for m in masks:
+        out.append((m - seen).clamp_min(0))
+        seen = seen + m
+    return out
+
+
+@dataclass(frozen=True)
+class TemporalParts(Parts):
+    temporal: float = 0.0
+
+
+class TemporalObjective:
+    """A still :class:`Objective` plus ``weight`` x the temporal loss."""
+
+    def __init__(self, base: Objective, targets: Sequence[Target], weight: float) -> None:
+        self.base, self.targets, self.weight = base, list(targets), weight
+
+    def __call__(self, image: torch.Tensor) -> Parts:
+        parts = self.base(image)
+        if not self.targets or not self.weight:
+            return parts
+        temporal = self.weight * temporal_loss(image, self.targets)
+        return TemporalParts(parts.total + temporal, parts.content, parts.style, parts.tv,
+                             temporal=float(temporal.detach()))
