@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="impasto",
         description="Paint a photo in the style of one or more paintings "
         "(Gatys, Ecker & Bethge). Other commands: 'impasto info PICTURE', "
-        "'impasto redo PICTURE -o NEW', 'impasto serve'.",
+        "'impasto redo PICTURE -o NEW', 'impasto serve', 'impasto video CLIP PAINTING -o OUT.mp4'.",
     )
     parser.add_argument("content", help="the photo")
     parser.add_argument("styles", nargs="+", metavar="style", help="one or more paintings")
@@ -112,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             from . import cli_tools
 
             return cli_tools.main(argv)
+        if argv and argv[0] == "video":
+            from . import cli_video
+
+            return cli_video.main(argv[1:])
         from .cli_paint import paint_command
 
         return paint_command(build_parser().parse_args(argv))

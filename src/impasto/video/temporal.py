@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..objective import Objective, Parts
@@ -61,3 +62,19 @@ class TemporalObjective:
         temporal = self.weight * temporal_loss(image, self.targets)
         return TemporalParts(parts.total + temporal, parts.content, parts.style, parts.tv,
                              temporal=float(temporal.detach()))
+
+
+def flicker(painted: Sequence[torch.Tensor], inputs: Sequence[np.ndarray]) -> float:
+    """Ruder et al.'s consistency measure, in 0-255 units: the mean over frame pairs of the
+    squared difference between painted frame t and painted frame t-1 warped by the *input's*
+    flow, over the pixels that pass the forward-backward test. 0 is perfectly steady."""
+    from . import flow as flows
+
+    greys = [flows.grey(f) for f in inputs]
+    values = []
+    for t in range(1, len(painted)):
+        d, c = flows.pair(greys, t, t - 1)
+        keep = torch.from_numpy(c >= 0.5)[None, None].expand_as(painted[t])
+        diff = (painted[t].float() - flows.warp(painted[t - 1].float(), d)) * 255
+        values.append(float(diff[keep].pow(2).mean()) if keep.any() else 0.0)
+    return sum(values) / max(len(values), 1)
