@@ -37,10 +37,11 @@ class VideoResult:
 
 
 def output_kind(path: str | os.PathLike[str]) -> str:
-    """"mp4" or "frames" (a folder of numbered PNGs: a path ending in / or an existing folder)."""
+    """"mp4" or "frames": a folder of numbered PNGs (a path ending in /, an existing folder,
+    or a name without an extension)."""
     text = os.fspath(path)
     p = Path(text)
-    if text.endswith(("/", os.sep)) or p.is_dir():
+    if text.endswith(("/", os.sep)) or p.is_dir() or not p.suffix:
         return "frames"
     if p.suffix.lower() in VIDEO_SUFFIXES:
         return "mp4"
@@ -75,8 +76,10 @@ def _check_output(out: Path, kind: str, input_path: Path, styles: Sequence[str],
     if kind == "mp4" and out.is_dir():
         raise InputError(f"output {out} is a directory")
     exists = out.is_file() if kind == "mp4" else any(out.glob("frame_*.png")) if out.is_dir() else False
-    # An interrupted run of this same recipe wrote it: resuming may replace it.
-    if exists and not overwrite and (_existing_recipe(out, kind) or {}).get("work") != key:
+    # Only an interrupted run of this same recipe may be replaced without asking: resuming finishes it.
+    previous = _existing_recipe(out, kind) or {} if exists else {}
+    resumable = previous.get("work") == key and previous.get("stopped") is not None
+    if exists and not overwrite and not resumable:
         raise InputError(f"output {out} exists: pass --overwrite to replace it")
     folder = out.parent if kind == "mp4" else out
     while not folder.exists() and kind == "frames":
