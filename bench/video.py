@@ -32,11 +32,13 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from score import Scorer  # noqa: E402
+from score import Scorer
 
-import impasto  # noqa: E402
-from impasto import image as im  # noqa: E402
-from impasto.video import api as vapi, io as vio, temporal  # noqa: E402
+import impasto
+from impasto import image as im
+from impasto.video import api as vapi
+from impasto.video import io as vio
+from impasto.video import temporal
 
 PHOTO = ROOT / "src/impasto/examples/tubingen.jpg"
 PAINTING = ROOT / "src/impasto/examples/starry_night.jpg"
@@ -92,8 +94,9 @@ def main() -> None:
     base: dict = {"frame_steps": args.frame_steps} if args.frame_steps else {}
     variants = {"warped": {**base, "temporal_weight": 0.0}, "temporal": dict(base),
                 "multipass": {**base, "passes": 3}}
-    lines = [f"# video benchmark {datetime.date.today()} on {platform.processor() or platform.machine()}, "
-             f"{torch.get_num_threads()} threads; command: {' '.join(sys.argv)}", "",
+    title = (f"# video benchmark {datetime.date.today()} on {platform.processor() or platform.machine()}, "
+             f"{torch.get_num_threads()} threads; command: {' '.join(sys.argv)}")
+    lines = [title, "",
              "| clip | variant | flicker | s/frame | s/frame vs still | style error mid/last vs alone |",
              "|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
