@@ -41,9 +41,10 @@ def test_lists_become_tuples_and_config_is_hashable():
 
 
 def test_option_specs_read_types_from_the_annotations():
-    from impasto.config import MAX_SIZE, MIN_SIZE, option_specs
+    from impasto.config import MAX_SIZE, MIN_SIZE, StyleConfig
+    from impasto.options import option_specs
 
-    specs = {s.name: s for s in option_specs()}
+    specs = {s.name: s for s in option_specs(StyleConfig)}
     assert list(specs) == [f.name for f in __import__("dataclasses").fields(StyleConfig)]
     assert (specs["size"].type, specs["size"].many, specs["size"].bounds) == (int, False, (MIN_SIZE, MAX_SIZE))
     assert (specs["steps"].type, specs["steps"].optional, specs["steps"].default) == (int, True, None)

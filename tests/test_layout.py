@@ -22,6 +22,7 @@ LAYERS: list[list[str]] = [
     ["impasto.events"],
     ["impasto.image"],
     ["impasto.weights"],
+    ["impasto.options"],
     ["impasto.config", "impasto.device"],
     ["impasto.recipe", "impasto.schedule", "impasto.color"],
     ["impasto.output"],

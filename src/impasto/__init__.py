@@ -5,7 +5,8 @@ from .api import run, stylize
 from .config import StyleConfig
 from .errors import ImpastoError, InputError
 from .events import Cancel, Notice, Progress
+from .video import FrameProgress, VideoConfig, VideoResult, stylize_video
 from .weights import Weights
 
-__all__ = ["Cancel", "ImpastoError", "InputError", "Notice", "Progress", "StyleConfig", "Weights",
-           "run", "stylize", "__version__"]
+__all__ = ["Cancel", "FrameProgress", "ImpastoError", "InputError", "Notice", "Progress", "StyleConfig",
+           "VideoConfig", "VideoResult", "Weights", "run", "stylize", "stylize_video", "__version__"]

@@ -8,11 +8,11 @@ added here and nowhere else.
 from __future__ import annotations
 
 import math
-import typing
-from dataclasses import MISSING, dataclass, field, fields, replace
-from typing import Any, Optional
+from dataclasses import dataclass, fields
+from typing import Optional
 
 from .errors import InputError
+from .options import Options, option
 from .weights import DEFAULT_WEIGHTS, LAYER_NAMES
 
 OPTIMIZERS = ("lbfgs", "adam")
@@ -29,67 +29,61 @@ INIT_CONTENT, INIT_NOISE = "content", "noise"
 INIT_KEYWORDS = (INIT_CONTENT, INIT_NOISE)
 
 
-def _opt(default: Any, help: str, **extra: Any) -> Any:
-    if isinstance(default, (list, tuple)):
-        return field(default=tuple(default), metadata={"help": help, **extra})
-    return field(default=default, metadata={"help": help, **extra})
-
-
 @dataclass(frozen=True)
-class StyleConfig:
+class StyleConfig(Options):
     """Options of one style-transfer run. Defaults give a good picture on any painting."""
 
-    size: int = _opt(512, "long side of the output in px", bounds=(MIN_SIZE, MAX_SIZE))
-    steps: Optional[int] = _opt(
+    size: int = option(512, "long side of the output in px", bounds=(MIN_SIZE, MAX_SIZE))
+    steps: Optional[int] = option(
         None, "total optimisation steps over all scales (default: the quality preset's number)",
     )
-    quality: str = _opt(
+    quality: str = option(
         "standard",
         "preset for steps and scales: draft (a preview in seconds), standard, high (for prints)",
         choices=QUALITIES,
     )
-    start_size: Optional[int] = _opt(
+    start_size: Optional[int] = option(
         None, "long side of the first, coarsest scale (default: the preset's); equal to --size "
         "for a single scale", bounds=(MIN_SIZE, MAX_SIZE),
     )
-    content_weight: float = _opt(1.0, "weight of the content loss (relative error of relu4_2 features)")
-    style_weight: float = _opt(
+    content_weight: float = option(1.0, "weight of the content loss (relative error of relu4_2 features)")
+    style_weight: float = option(
         10.0, "weight of the style loss (relative error of the Grams); same meaning for any painting and size"
     )
-    tv_weight: float = _opt(10.0, "weight of the total-variation smoothness prior")
-    content_layers: tuple[str, ...] = _opt(("relu4_2",), "VGG-19 layers for the content", choices=LAYER_NAMES)
-    style_layers: tuple[str, ...] = _opt(
+    tv_weight: float = option(10.0, "weight of the total-variation smoothness prior")
+    content_layers: tuple[str, ...] = option(("relu4_2",), "VGG-19 layers for the content", choices=LAYER_NAMES)
+    style_layers: tuple[str, ...] = option(
         ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
         "VGG-19 layers for the style, shallow to deep",
         choices=LAYER_NAMES,
     )
-    layer_weights: tuple[float, ...] = _opt(
+    layer_weights: tuple[float, ...] = option(
         (), "weight of each style layer (empty: equal); normalised to sum to 1"
     )
-    style_weights: tuple[float, ...] = _opt(
+    style_weights: tuple[float, ...] = option(
         (), "weight of each painting when several are given (empty: equal)"
     )
-    style_scale: float = _opt(1.0, "size of the painting relative to the output: >1 larger strokes, <1 finer",
+    style_scale: float = option(1.0, "size of the painting relative to the output: >1 larger strokes, <1 finer",
                               bounds=STYLE_SCALE_BOUNDS)
-    preserve_colors: str = _opt(
+    preserve_colors: str = option(
         "none", "keep the photo's colours: luminance (style on brightness only) or histogram "
         "(recolour the painting to the photo's palette first)", choices=PRESERVE,
     )
-    tile_size: int = _opt(
+    tile_size: int = option(
         0, "work on large pictures in tiles of about this many px, with the same loss and gradient "
         "as the whole picture but bounded memory (about 1.5x slower); 0: tiles of 1024 px above "
         "4 megapixels; a size above the picture's turns tiling off",
     )
-    optimizer: str = _opt("lbfgs", "optimiser of the pixels", choices=OPTIMIZERS)
-    learning_rate: float = _opt(0.0, "step size (0: the optimiser's default, 1 for lbfgs, 0.02 for adam)")
-    init: str = _opt(INIT_CONTENT, "start image: content, noise, or a path to an image")
-    pooling: str = _opt("max", "VGG pooling: max, or avg for smoother results", choices=POOLINGS)
-    seed: int = _opt(0, "random seed; the same seed, inputs and device give the same picture on CPU")
-    device: str = _opt("auto", "compute device: auto picks cuda, then mps, then cpu", choices=DEVICES)
-    precision: str = _opt(
+    optimizer: str = option("lbfgs", "optimiser of the pixels", choices=OPTIMIZERS)
+    learning_rate: float = option(0.0, "step size (0: the optimiser's default, 1 for lbfgs, 0.02 for adam)")
+    init: str = option(INIT_CONTENT, "start image: content, noise, or a path to an image")
+    pooling: str = option("max", "VGG pooling: max, or avg for smoother results", choices=POOLINGS)
+    seed: int = option(0, "random seed; the same seed, inputs and device give the same picture on CPU")
+    device: str = option("auto", "compute device: auto picks cuda, then mps, then cpu", choices=DEVICES)
+    precision: str = option(
         "auto", "arithmetic: auto uses bf16 where the hardware is fast at it, else fp32", choices=PRECISIONS
     )
-    weights: str = _opt(DEFAULT_WEIGHTS, "VGG-19 weights: vgg19-caffe, vgg19-torchvision or a .pth path")
+    weights: str = option(DEFAULT_WEIGHTS, "VGG-19 weights: vgg19-caffe, vgg19-torchvision or a .pth path")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -153,48 +147,3 @@ class StyleConfig:
         if self.style_weights and len(self.style_weights) != styles:
             raise InputError(f"style_weights has {len(self.style_weights)} weight(s) "
                              f"for {styles} painting(s): give one per painting")
-
-    def with_options(self, **overrides: Any) -> StyleConfig:
-        """A copy with ``overrides``; unknown names raise ``TypeError``."""
-        unknown = sorted(set(overrides) - {f.name for f in fields(self)})
-        if unknown:
-            known = ", ".join(f.name for f in fields(self))
-            raise TypeError(f"unknown option(s) {', '.join(unknown)}; known: {known}")
-        return replace(self, **overrides)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-                for f in fields(self)}
-
-
-@dataclass(frozen=True)
-class OptionSpec:
-    """What a front end needs to offer one option: read from the field, never guessed."""
-
-    name: str
-    type: type  # int, float or str: the value's type, or each item's when ``many``
-    many: bool  # a tuple of values (a list on the command line, comma-separated on the web)
-    optional: bool  # None is allowed (meaning: the preset decides)
-    default: Any
-    help: str
-    choices: tuple[str, ...] | None = None
-    bounds: tuple[float, float] | None = None
-
-
-def option_specs() -> list[OptionSpec]:
-    """One :class:`OptionSpec` per :class:`StyleConfig` field, in declaration order."""
-    hints = typing.get_type_hints(StyleConfig)
-    specs = []
-    for f in fields(StyleConfig):
-        kind, many, optional = hints[f.name], False, False
-        args = typing.get_args(kind)
-        if typing.get_origin(kind) is tuple:
-            kind, many = args[0], True
-        elif type(None) in args:  # Optional[X]
-            kind, optional = next(a for a in args if a is not type(None)), True
-        specs.append(OptionSpec(
-            name=f.name, type=kind, many=many, optional=optional,
-            default=f.default if f.default is not MISSING else None, help=f.metadata.get("help", ""),
-            choices=f.metadata.get("choices"), bounds=f.metadata.get("bounds"),
-        ))
-    return specs

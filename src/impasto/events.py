@@ -87,3 +87,8 @@ class RunClock:
         if not work or step <= 0 or step > len(work):
             return None
         return max(0.0, elapsed * (work[-1] - work[step - 1]) / work[step - 1])
+
+
+def returns(value: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """A callable giving ``value``: events hand out images lazily (read, do not modify)."""
+    return lambda: value

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from .events import Cancel, Progress, RunClock
-from .objective import Objective
+from .events import Cancel, Progress, RunClock, returns
+from .objective import Parts
 from .optim import LBFGS, Adam, history_length
 
 #: Default step sizes: L-BFGS's quasi-Newton step is already well scaled; Adam
@@ -34,7 +34,7 @@ class ScaleResult:
 
 
 def optimise(
-    objective: Objective,
+    objective: Callable[[torch.Tensor], Parts],  # an Objective, or one with extra terms (video)
     init: torch.Tensor,
     steps: int,
     *,
@@ -107,7 +107,7 @@ def optimise(
                 step=clock.done, total=clock.total, scale=scale, scales=clock.scales,
                 size=(x.shape[-2], x.shape[-1]), loss=last["value"], content=parts.content,
                 style=parts.style, tv=parts.tv, best=best["loss"], elapsed=elapsed,
-                image=_returns(snapshot), eta=clock.eta(clock.done, elapsed),
+                image=returns(snapshot), eta=clock.eta(clock.done, elapsed),
             ))
     if stopped is None and done:
         # The last step's update has not been scored yet: score it so it can win.
@@ -115,8 +115,3 @@ def optimise(
             evaluate()
     history = opt.history() if isinstance(opt, LBFGS) else []
     return ScaleResult(best["image"], best["loss"], done, stopped, history)
-
-
-def _returns(value: torch.Tensor) -> Callable[[], torch.Tensor]:
-    """A callable giving ``value``: events hand out the image lazily (read, do not modify)."""
-    return lambda: value

@@ -7,6 +7,7 @@ scale under ``torch.inference_mode`` and then only read.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,21 @@ class Objective:
                 {k: v * share for k, v in losses.normalizers(t, unit).items()}
                 for t, share in zip(self.style_targets, shares)
             ]
+
+    def for_content(self, content: torch.Tensor, content_weight: float) -> Objective:
+        """A copy aimed at another photo of the same size, sharing the paintings' targets.
+
+        A clip's frames change only the content term; recomputing the paintings'
+        Grams for every frame would cost a forward pass on each painting.
+        """
+        other = copy.copy(self)
+        if content_weight <= 0:
+            return other
+        with torch.inference_mode():
+            other.content_targets = self._content_targets(content)
+            unit = {k: content_weight / len(self.content_layers) for k in self.content_layers}
+            other.content_w = losses.normalizers(other.content_targets, unit)
+        return other
 
     def _features(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         with autocast(self.device, self.bf16):

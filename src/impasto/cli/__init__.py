@@ -1,4 +1,5 @@
-"""The ``impasto`` command: ``impasto PHOTO PAINTING...`` paints; ``info``, ``redo`` and ``serve``
+"""The ``impasto`` command: ``impasto PHOTO PAINTING...`` paints; ``video`` paints a clip
+(:mod:`.video`), ``batch`` many pictures (:mod:`.batch`); ``info``, ``redo`` and ``serve``
 are the other commands (:mod:`.tools`). Everything shared lives in :mod:`.common`; nothing
 here is imported by the rest of the package.
 """
@@ -21,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
             from . import batch
 
             return batch.main(argv[1:])
+        if argv and argv[0] == "video":
+            from . import video
+
+            return video.main(argv[1:])
         if argv and argv[0] in TOOLS:
             from . import tools
 

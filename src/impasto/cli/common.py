@@ -1,7 +1,7 @@
 """What every command shares: exit codes, usage errors, the parser, option flags, interrupts.
 
 Flags for every :class:`StyleConfig` field are generated from
-:func:`impasto.config.option_specs`, so help texts and defaults cannot drift
+:func:`impasto.options.option_specs`, so help texts and defaults cannot drift
 from the API. Exit codes: 0 done, 1 unexpected failure, 2 bad usage or
 input, 130 interrupted (best picture so far written).
 """
@@ -12,15 +12,20 @@ import argparse
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import fields
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from ..config import StyleConfig, option_specs
+from ..config import StyleConfig
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 from ..errors import ImpastoError
+from ..options import option_specs
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+C = TypeVar("C", bound="DataclassInstance")
 
 OUT_OF_MEMORY = "out of memory: try a smaller --size, or --tile-size 512 (same picture, less memory)"
 
@@ -41,10 +46,15 @@ def _flag(name: str) -> list[str]:
     return _FLAG_NAMES.get(name, ["--" + name.replace("_", "-")])
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per :class:`StyleConfig` field, typed and documented from it."""
-    group = parser.add_argument_group("style options (see impasto.StyleConfig)")
-    for spec in option_specs():
+def add_config_arguments(parser: argparse.ArgumentParser, cls: type = StyleConfig,
+                         skip: Collection[str] = ()) -> None:
+    """One flag per field of an options dataclass (:class:`StyleConfig` by default),
+    typed and documented from it; ``skip`` names fields a command offers another way."""
+    group = parser.add_argument_group(f"{'style' if cls is StyleConfig else 'video'} options "
+                                      f"(see impasto.{cls.__name__})")
+    for spec in option_specs(cls):
+        if spec.name in skip:
+            continue
         help_text = spec.help
         if "default:" not in help_text:
             help_text += f" (default: {_show(spec.default)})"
@@ -65,9 +75,15 @@ def _show(value: Any) -> str:
 
 
 def config_from(args: argparse.Namespace) -> StyleConfig:
-    names = {f.name for f in fields(StyleConfig)}
+    """The :class:`StyleConfig` from the parsed flags; bad values are usage errors."""
+    return options_from(args, StyleConfig)
+
+
+def options_from(args: argparse.Namespace, cls: type[C], **extra: Any) -> C:
+    """The options dataclass ``cls`` from the parsed flags (plus ``extra``); bad values are usage errors."""
+    names = {f.name for f in fields(cls)}
     try:
-        return StyleConfig(**{k: v for k, v in vars(args).items() if k in names})
+        return cls(**{k: v for k, v in vars(args).items() if k in names}, **extra)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

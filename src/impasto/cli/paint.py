@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="impasto",
         description="Paint a photo in the style of one or more paintings "
         "(Gatys, Ecker & Bethge). Other commands: 'impasto info PICTURE', "
-        "'impasto redo PICTURE -o NEW', 'impasto serve', 'impasto batch'.",
+        "'impasto redo PICTURE -o NEW', 'impasto serve', 'impasto batch', 'impasto video CLIP PAINTING -o OUT.mp4'.",
     )
     parser.add_argument("content", help="the photo")
     parser.add_argument("styles", nargs="+", metavar="style", help="one or more paintings")

@@ -20,7 +20,14 @@ def _read(picture: str) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"{picture}: file not found")
     try:
-        recipe = recipes.read_recipe(path)
+        if path.suffix.lower() == ".mp4":  # a painted clip: the recipe is in the MP4's metadata
+            from ..video.io import read_recipe
+
+            recipe = read_recipe(path)
+        else:
+            recipe = recipes.read_recipe(path)
+    except InputError:
+        raise
     except Exception:
         raise InputError(f"{picture}: not a picture impasto can read") from None
     if recipe is None:
@@ -34,8 +41,10 @@ def info(args: argparse.Namespace) -> int:
         print(json.dumps(recipe, indent=2, sort_keys=True))
         return EXIT_OK
     inputs = recipe.get("inputs", {})
+    work = (f"frames {recipe['frames'][0]}:{recipe['frames'][1]}, {recipe.get('frames_done')} done"
+            if recipe.get("kind") == "video" else f"{recipe.get('steps_run')} steps")
     print(f"made by impasto {recipe.get('impasto')} on {recipe.get('device')}"
-          f"{' (bf16)' if recipe.get('bf16') else ''}, {recipe.get('steps_run')} steps"
+          f"{' (bf16)' if recipe.get('bf16') else ''}, {work}"
           f"{', stopped: ' + recipe['stopped'] if recipe.get('stopped') else ''}")
     content = inputs.get("content", {})
     print(f"content: {content.get('path')}  sha256 {content.get('sha256', '')[:16]}")
@@ -43,13 +52,15 @@ def info(args: argparse.Namespace) -> int:
         print(f"style:   {s.get('path')}  sha256 {s.get('sha256', '')[:16]}")
     for m in inputs.get("masks", []):
         print(f"mask:    {m.get('path')}  sha256 {m.get('sha256', '')[:16]}")
-    for key, value in sorted(recipe.get("options", {}).items()):
+    for key, value in sorted({**recipe.get("options", {}), **recipe.get("video", {})}.items()):
         print(f"  {key} = {value}")
     return EXIT_OK
 
 
 def redo(args: argparse.Namespace) -> int:
     recipe = _read(args.picture)
+    if recipe.get("kind") == "video":
+        raise InputError(f"{args.picture}: a painted clip; run 'impasto video' again with its options")
     try:
         config = recipes.config_of(recipe)
     except (TypeError, ValueError) as exc:

@@ -22,8 +22,9 @@ from PIL import Image, UnidentifiedImageError
 from starlette.datastructures import FormData, UploadFile
 
 from .. import image as im
-from ..config import INIT_KEYWORDS, OptionSpec, StyleConfig, option_specs
+from ..config import INIT_KEYWORDS, StyleConfig
 from ..errors import InputError
+from ..options import OptionSpec, option_specs
 from .errors import BadRequest
 from .examples import example, names as example_names
 from .jobs import Job, JobQueue, QueueFull
@@ -42,7 +43,7 @@ EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BM
               "TIFF": ".tif", "MPO": ".jpg"}
 
 
-_SPECS = {spec.name: spec for spec in option_specs()}
+_SPECS = {spec.name: spec for spec in option_specs(StyleConfig)}
 
 
 def describe_options(max_size: int) -> list[dict[str, Any]]:

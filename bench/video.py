@@ -1,0 +1,131 @@
+"""Video benchmark: flicker, time per frame and style error of the ways to paint a clip.
+
+    .venv/bin/python bench/video.py                      # 16 frames at 384 px (about an hour on 2 cores)
+    .venv/bin/python bench/video.py --size 64 --frames 4 --frame-steps 3 --steps 6   # a smoke run
+
+Clips: a synthetic one with known motion (the bundled Tübingen photo panned
+right and slowly zoomed in, so every revealed region is known), and, with
+``--clip PATH``, a real one. Variants, all with this project's default still
+options (StyleConfig) unless given:
+* alone: every frame painted as a still picture (the still pipeline's whole schedule),
+* warped: each frame starts from the previous painted frame warped (temporal weight 0),
+* temporal: warped start + the temporal loss (the default of ``impasto video``),
+* multipass: the same with --passes 3.
+Flicker is Ruder et al.'s measure (impasto.video.temporal.flicker, 0-255 units,
+input's own flow, reliable pixels only); style error is bench/score.py's, at the
+clip's size, of the middle and the last frame, relative to the same frame painted alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from score import Scorer
+
+import impasto
+from impasto import image as im
+from impasto.video import api as vapi
+from impasto.video import io as vio
+from impasto.video import temporal
+
+PHOTO = ROOT / "src/impasto/examples/tubingen.jpg"
+PAINTING = ROOT / "src/impasto/examples/starry_night.jpg"
+
+
+def synthetic(folder: Path, n: int, size: int) -> Path:
+    """A pan (2% of the width a frame) with a slow zoom (1% a frame) over the photo."""
+    photo = Image.open(PHOTO).convert("RGB")
+    w0, h0 = photo.size
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        scale = 0.7 / (1 + 0.01 * i)
+        cw, ch = w0 * scale, h0 * scale * 0.75
+        x0 = 0.02 * w0 * i
+        y0 = (h0 - ch) / 2
+        crop = photo.crop((round(x0), round(y0), round(x0 + cw), round(y0 + ch)))
+        crop.resize((size, round(size * ch / cw)), Image.Resampling.LANCZOS).save(folder / f"f{i:04d}.png")
+    return folder
+
+
+def paint_alone(frames: list[np.ndarray], options: dict) -> tuple[list[torch.Tensor], float]:
+    out, start = [], time.perf_counter()
+    for f in frames:
+        out.append(impasto.run(Image.fromarray(f), str(PAINTING), **options).image)
+    return out, (time.perf_counter() - start) / len(frames)
+
+
+def paint_clip(clip: Path, options: dict, video: dict, work: Path) -> tuple[list[torch.Tensor], float]:
+    events: list = []
+    start = time.perf_counter()
+    impasto.stylize_video(clip, str(PAINTING), work / f"{len(list(work.iterdir()))}/", callback=events.append,
+                          **options, **video)
+    wall = time.perf_counter() - start
+    final = {}
+    for e in events:
+        if isinstance(e, impasto.FrameProgress):
+            final[e.index] = e.image()
+    return [final[i] for i in sorted(final)], wall / len(final)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--clip", default=None, help="also a real clip (any video file or folder of frames)")
+    parser.add_argument("--steps", type=int, default=None, help="still steps (default: the preset's)")
+    parser.add_argument("--frame-steps", type=int, default=None, help="steps per later frame (default: VideoConfig's)")
+    args = parser.parse_args()
+    torch.set_num_threads(torch.get_num_threads())
+    options: dict = {"size": args.size}
+    if args.steps:
+        options["steps"] = args.steps
+    base: dict = {"frame_steps": args.frame_steps} if args.frame_steps else {}
+    variants = {"warped": {**base, "temporal_weight": 0.0}, "temporal": dict(base),
+                "multipass": {**base, "passes": 3}}
+    title = (f"# video benchmark {datetime.date.today()} on {platform.processor() or platform.machine()}, "
+             f"{torch.get_num_threads()} threads; command: {' '.join(sys.argv)}")
+    lines = [title, "",
+             "| clip | variant | flicker | s/frame | s/frame vs still | style error mid/last vs alone |",
+             "|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        clips = {"synthetic pan+zoom": synthetic(Path(tmp) / "synthetic", args.frames, args.size)}
+        if args.clip:
+            clips["real: " + Path(args.clip).name] = Path(args.clip)
+        for name, clip in clips.items():
+            decoded = vio.read(clip, vapi.even_fit(args.size), end=args.frames)
+            frames = decoded.frames
+            h, w = frames[0].shape[:2]
+            scorer = Scorer(str(PHOTO), str(PAINTING), size=max(h, w))
+            alone, still_spf = paint_alone(frames, {**options, "size": max(h, w)})
+            mid, last = len(frames) // 2, len(frames) - 1
+            ref = [scorer.parts(im.to_pil(alone[k]))[1] for k in (mid, last)]
+            rows = {"alone": (alone, still_spf)}
+            work = Path(tmp) / "work"
+            work.mkdir(exist_ok=True)
+            for variant, video in variants.items():
+                rows[variant] = paint_clip(clip, options, {**video, "end": args.frames}, work)
+            for variant, (painted, spf) in rows.items():
+                errs = [scorer.parts(im.to_pil(painted[k]))[1] / r for k, r in zip((mid, last), ref)]
+                lines.append(f"| {name} {w}x{h}, {len(frames)} frames | {variant} | "
+                             f"{temporal.flicker(painted, frames):.1f} | {spf:.2f} | {spf / still_spf:.2f} | "
+                             f"{errs[0]:.2f} / {errs[1]:.2f} |")
+                Image.fromarray(vio.as_array(painted[last])).save(Path(tmp) / f"{variant}.png")
+            input_flicker = temporal.flicker([im.to_tensor(Image.fromarray(f)) for f in frames], frames)
+            lines.append(f"| {name} | the input itself | {input_flicker:.1f} | | | |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

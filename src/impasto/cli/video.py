@@ -1,0 +1,123 @@
+"""``impasto video INPUT PAINTING... -o OUTPUT.mp4``: paint a clip, frame by frame, without flicker."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tqdm import tqdm
+
+from ..events import Cancel, Notice
+from ..video import FrameProgress, VideoConfig, stylize_video
+from .common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Parser,
+    UsageError,
+    add_config_arguments,
+    config_from,
+    install_interrupt_handlers,
+    options_from,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="impasto video", description="Paint a clip in the style of one or more paintings, "
+                     "without flicker (Ruder et al.'s temporal consistency). Rerunning the same command "
+                     "continues an interrupted run.")
+    parser.add_argument("input", help="the clip: a video file (mp4, mov, mkv, webm, gif...) or a folder of "
+                        "numbered images")
+    parser.add_argument("styles", nargs="+", metavar="painting", help="one or more paintings")
+    parser.add_argument("-o", "--output", required=True,
+                        help="OUTPUT.mp4 (H.264, the input's timing and audio kept), or FOLDER/ for numbered PNGs")
+    parser.add_argument("--frames", default=None, metavar="START:END",
+                        help="paint only frames START (0-based) up to END (excluded); either may be empty")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
+    parser.add_argument("--mask", action="append", default=None, metavar="MASK",
+                        help="greyscale mask (same for every frame): style where white; once per painting")
+    parser.add_argument("--max-pixels", type=int, default=100_000_000,
+                        help="refuse frames or paintings larger than this many pixels (default: 100000000)")
+    parser.add_argument("--keep-work", action="store_true",
+                        help="keep the work folder of finished frames after the clip is done")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
+    add_config_arguments(parser, VideoConfig, skip=("start", "end"))  # given as --frames START:END
+    add_config_arguments(parser)
+    return parser
+
+
+def frame_range(text: str | None) -> dict[str, int]:
+    if text is None:
+        return {}
+    start, sep, end = text.partition(":")
+    try:
+        out = {"start": int(start) if start.strip() else 0, "end": int(end) if end.strip() else 0}
+    except ValueError:
+        out = {}
+    if not sep or not out or out["start"] < 0 or out["end"] < 0 or (out["end"] and out["end"] <= out["start"]):
+        raise UsageError(f"--frames {text}: expected START:END with 0 <= START < END, e.g. 0:48 or 10:")
+    return out
+
+
+class FrameBar:
+    """Frame k/N, seconds per frame and time left, from the painter's events."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: tqdm | None = None
+
+    def __call__(self, event: FrameProgress | Notice) -> None:
+        if isinstance(event, Notice):
+            self.say(event.message)
+            return
+        if self.bar is None and not self.quiet:
+            self.bar = tqdm(total=event.frames, unit="frame", dynamic_ncols=True, file=sys.stderr, disable=None,
+                            bar_format="{desc} {percentage:3.0f}%|{bar}| frame {n}/{total} [{elapsed}<{remaining}]")
+        if self.bar is not None:
+            where = f"pass {event.pass_}/{event.passes} " if event.passes > 1 else ""
+            self.bar.set_description_str(f"{where}{event.seconds_per_frame:.1f} s/frame", refresh=False)
+            self.bar.update(event.frame - self.bar.n)
+
+    def say(self, message: str) -> None:
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.write(f"impasto: {message}", file=sys.stderr)
+        else:
+            print(f"impasto: {message}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    config = config_from(args)
+    video = options_from(args, VideoConfig, **frame_range(args.frames))
+    if args.max_pixels < 1:
+        raise UsageError("--max-pixels must be positive")
+    config.check_counts(len(args.styles), len(args.mask or []), masks_named="--mask")
+    cancel = Cancel()
+    install_interrupt_handlers(lambda signum: cancel.set())
+    bar = FrameBar(args.quiet)
+    try:
+        result = stylize_video(args.input, args.styles, args.output, config=config, video=video, callback=bar,
+                               cancel=cancel, masks=args.mask or None, max_pixels=args.max_pixels,
+                               overwrite=args.overwrite, keep_work=args.keep_work)
+    finally:
+        bar.close()
+    if result.stopped == "nonfinite":
+        bar.say(f"the loss became NaN or infinite; wrote the {result.written} frames finished before it "
+                f"to {result.output}")
+        return 1
+    if result.stopped == "cancelled":
+        if result.written:
+            bar.say(f"interrupted: wrote the {result.written} finished frames to {result.output}; run the same "
+                    "command again to continue")
+        else:
+            bar.say("interrupted before the first frame was finished: nothing written")
+        return EXIT_INTERRUPTED
+    print(f"wrote {result.output} ({result.written} frames, {result.seconds_per_frame:.1f} s/frame"
+          f"{', audio kept' if result.audio else ''})")
+    return EXIT_OK
