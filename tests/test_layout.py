@@ -37,6 +37,7 @@ LAYERS: list[list[str]] = [
     ["impasto.video", "impasto.video.*", "impasto.batch"],
     ["impasto.batch_run"],
     ["impasto.ray_engine"],
+    ["impasto.ray_video"],
     ["impasto.web", "impasto.web.settings", "impasto.web.errors"],
     ["impasto.web.jobs", "impasto.web.examples"],
     ["impasto.web.forms"],
