@@ -79,8 +79,9 @@ def serve(args: argparse.Namespace) -> int:
         from ..web.server import serve as run_server
     except ImportError as exc:
         raise InputError(f"the studio needs the web extra: pip install 'impasto[web]' ({exc.name} missing)") from None
-    return run_server(host=args.host, port=args.port, data_dir=args.data_dir, max_upload_mb=args.max_upload_mb,
-                      max_pixels=args.max_pixels, max_size=args.max_size)
+    return run_server(host=args.host, port=args.port, data_dir=args.data_dir, ray_address=args.ray_address,
+                      max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels, max_size=args.max_size,
+                      max_video_mb=args.max_video_mb, max_frames=args.max_frames, max_decoding=args.max_decoding)
 
 
 def main(argv: list[str]) -> int:
@@ -106,6 +107,14 @@ def main(argv: list[str]) -> int:
                    help=f"largest accepted picture in pixels (default: {settings.DEFAULT_MAX_PIXELS})")
     p.add_argument("--max-size", type=int, default=settings.DEFAULT_MAX_SIZE,
                    help=f"largest output size a job may ask for (default: {settings.DEFAULT_MAX_SIZE})")
+    p.add_argument("--max-video-mb", type=float, default=settings.DEFAULT_MAX_VIDEO_MB,
+                   help=f"largest accepted clip upload (default: {settings.DEFAULT_MAX_VIDEO_MB})")
+    p.add_argument("--max-frames", type=int, default=settings.DEFAULT_MAX_FRAMES,
+                   help=f"most frames of a clip a job may paint (default: {settings.DEFAULT_MAX_FRAMES})")
+    p.add_argument("--max-decoding", type=int, default=settings.DEFAULT_MAX_DECODING,
+                   help=f"uploads checked at once; more wait, then get 503 (default: {settings.DEFAULT_MAX_DECODING})")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="paint pictures on this Ray cluster (auto, HOST:PORT or ray://HOST:PORT); needs the ray extra")
     p.set_defaults(func=serve)
     args = parser.parse_args(argv)
     return args.func(args)
