@@ -130,7 +130,7 @@ class RayStudioEngine:
                     picture = update.pop("picture", None)
                     if picture is not None:
                         last_picture = time.monotonic()
-                        image = returns(torch.from_numpy(picture).permute(2, 0, 1)[None].float() / 255)
+                        image = returns(torch.from_numpy(picture.copy()).permute(2, 0, 1)[None].float() / 255)
                     if image is not None:  # between pictures, the numbers move on with the last one
                         callback(Progress(**update, image=image))
                 if done:
