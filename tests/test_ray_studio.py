@@ -42,7 +42,7 @@ def submit(http, **options):
 def test_a_job_is_painted_by_a_ray_worker_with_its_progress_on_the_page(studio):
     http, data = studio
     assert http.get("/api/health").json()["engine"].startswith("Ray: worker 1")
-    job_id = submit(http, steps="12")
+    job_id = submit(http, steps="30")
     events = []
     with http.stream("GET", f"/api/jobs/{job_id}/events", timeout=120) as stream:
         for line in stream.iter_lines():
@@ -51,7 +51,7 @@ def test_a_job_is_painted_by_a_ray_worker_with_its_progress_on_the_page(studio):
             assert len(events) < 500
     job = events[-1]
     assert job["status"] == "done", job["error"]
-    assert job["step"] == 12 and job["image"] == "result"
+    assert job["step"] == 30 and job["image"] == "result"
     steps = [e["step"] for e in events if e["status"] == "running" and e["step"]]
     assert steps and steps == sorted(steps) and len(set(steps)) >= 2, steps  # progress came through
     assert any(e["image"] == "preview" for e in events if e["status"] == "running")
@@ -59,7 +59,7 @@ def test_a_job_is_painted_by_a_ray_worker_with_its_progress_on_the_page(studio):
     assert picture.headers["content-type"] == "image/png"
     saved = data / "check.png"
     saved.write_bytes(picture.content)
-    assert read_recipe(saved)["steps_run"] == 12
+    assert read_recipe(saved)["steps_run"] == 30
 
 
 def test_cancel_stops_the_ray_worker_and_keeps_its_best_picture(studio):

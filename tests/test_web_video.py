@@ -1,12 +1,13 @@
 """Clips in the studio, over HTTP against the real app: upload, per-frame progress, the MP4 back.
 
-The clip is tiny (4 frames of 48x32, the Tübingen photo panned) and painted at 48 px with few steps.
+The clip is tiny (3 frames of 48x32, the Tübingen photo panned) and painted at 48 px with few steps.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import threading
 
 import pytest
 
@@ -18,16 +19,17 @@ pytest.importorskip("cv2", reason="clips need the video extra: pip install 'impa
 from PIL import Image  # noqa: E402
 
 from impasto.cli import main  # noqa: E402
-from impasto.video import io as video_io  # noqa: E402
+from impasto.video import FrameProgress, io as video_io  # noqa: E402
+from impasto.web import video_jobs  # noqa: E402
 from impasto.web.server import create_app, running  # noqa: E402
 from video_clips import panned, write_mp4  # noqa: E402
 
-FAST = {"size": "48", "steps": "3", "start_size": "48", "frame_steps": "2"}
+FAST = {"size": "48", "steps": "3", "start_size": "48", "frame_steps": "1"}
 
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> bytes:
-    return write_mp4(tmp_path_factory.mktemp("clip") / "pan.mp4", panned(4, 48, 32)).read_bytes()
+    return write_mp4(tmp_path_factory.mktemp("clip") / "pan.mp4", panned(3, 48, 32)).read_bytes()
 
 
 def submit(http: httpx.Client, clip: bytes, name: str = "pan.mp4", **data: str) -> httpx.Response:
@@ -35,7 +37,19 @@ def submit(http: httpx.Client, clip: bytes, name: str = "pan.mp4", **data: str) 
                      data={"style_example": "starry_night", **FAST, **data})
 
 
-def test_a_clip_is_painted_frame_by_frame_and_comes_back_as_an_mp4(tmp_path, clip):
+def test_a_clip_is_painted_frame_by_frame_and_comes_back_as_an_mp4(tmp_path, clip, monkeypatch):
+    # Each frame waits until the event stream has shown it (no race between painting and polling).
+    shown = {k: threading.Event() for k in range(1, 4)}
+    paint = video_jobs.stylize_video
+
+    def handshake(*args, callback, **kwargs):
+        def on_event(event):
+            callback(event)
+            if isinstance(event, FrameProgress):
+                assert shown[event.frame].wait(30), f"frame {event.frame} never reached the page"
+        return paint(*args, callback=on_event, **kwargs)
+
+    monkeypatch.setattr(video_jobs, "stylize_video", handshake)
     data = tmp_path / "data"
     with running(create_app(data)) as url:
         http = httpx.Client(base_url=url, timeout=60)
@@ -48,13 +62,15 @@ def test_a_clip_is_painted_frame_by_frame_and_comes_back_as_an_mp4(tmp_path, cli
             for line in stream.iter_lines():
                 if line.startswith("data: "):
                     events.append(json.loads(line[6:]))
+                    if events[-1]["status"] == "running" and events[-1]["step"] in shown:
+                        shown[events[-1]["step"]].set()
                 assert len(events) < 500
         job = events[-1]
         assert job["status"] == "done", job["error"]
         assert job["kind"] == "video" and job["video"] is True and job["content"] == "pan.mp4"
-        assert job["step"] == job["total"] == 4 and job["options"]["frame_steps"] == 2
+        assert job["step"] == job["total"] == 3 and job["options"]["frame_steps"] == 1
         frames = [e["step"] for e in events if e["status"] == "running" and e["step"]]
-        assert frames == sorted(frames) and frames[-1] == 4 and len(set(frames)) >= 2  # frame by frame
+        assert sorted(set(frames)) == [1, 2, 3] and frames == sorted(frames)  # frame by frame
         assert any(e["image"] == "preview" for e in events if e["status"] == "running")  # the latest frame
 
         mp4 = http.get(f"/api/jobs/{job_id}/video")
@@ -66,7 +82,7 @@ def test_a_clip_is_painted_frame_by_frame_and_comes_back_as_an_mp4(tmp_path, cli
         saved.write_bytes(mp4.content)
         with av.open(str(saved)) as box:
             decoded = [f.to_ndarray(format="rgb24") for f in box.decode(video=0)]
-        assert len(decoded) == 4 and decoded[0].shape == (32, 48, 3)
+        assert len(decoded) == 3 and decoded[0].shape == (32, 48, 3)
         assert video_io.read_recipe(saved)["kind"] == "video"
         download = http.get(f"/api/jobs/{job_id}/video", params={"download": "true"})
         assert download.headers["content-disposition"].startswith("attachment")
@@ -86,13 +102,13 @@ def test_bad_clips_get_a_one_line_json_error_and_leave_nothing(tmp_path, clip, p
     still = io.BytesIO()
     photo.save(still, format="PNG")
     data = tmp_path / "data"
-    with running(create_app(data, max_frames=3, max_video_mb=0.5)) as url:
+    with running(create_app(data, max_frames=2, max_video_mb=0.5)) as url:
         http = httpx.Client(base_url=url, timeout=60)
         cases = [
             (submit(http, b"hello, not a video", "notes.mp4"), 422, ["notes.mp4", "not a video"]),
             (submit(http, clip[: len(clip) // 3], "cut.mp4"), 422, ["cut.mp4"]),
             (submit(http, still.getvalue(), "photo.png"), 422, ["photo.png", "still picture"]),
-            (submit(http, clip), 413, ["pan.mp4", "4 frames", "limit of 3", "start and end"]),
+            (submit(http, clip), 413, ["pan.mp4", "3 frames", "limit of 2", "start and end"]),
             (submit(http, b"\0" * 600_000, "big.mp4"), 413, ["big.mp4", "0.5 MB"]),
             (submit(http, clip, frame_steps="0"), 422, ["frame_steps"]),
             (http.post("/api/jobs", data={"content_example": "tubingen", "style_example": "starry_night",
