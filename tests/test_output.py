@@ -1,6 +1,6 @@
 import numpy as np
-import tifffile
 import pytest
+import tifffile
 import torch
 from PIL import Image
 
