@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import recipe as recipes
+from .. import output, recipe as recipes
 from ..errors import InputError
 from ..web import settings
 from .common import EXIT_OK, Parser
@@ -70,8 +70,15 @@ def redo(args: argparse.Namespace) -> int:
     inputs = recipe["inputs"]
     styles = [s["path"] for s in inputs["styles"]]
     masks = [m["path"] for m in inputs.get("masks", [])]
+    if "init" in inputs:  # the start picture where it was, not its path as typed in another folder
+        config = config.with_options(init=inputs["init"]["path"])
+    writing = recipe.get("writing", {})
+    tiff = output.format_for(Path(args.output)) == "TIFF"
     return execute(config, inputs["content"]["path"], styles, output_arg=args.output, masks=masks,
-                   overwrite=args.overwrite, quiet=args.quiet)
+                   overwrite=args.overwrite, quiet=args.quiet,
+                   jpeg_quality=int(writing.get("jpeg_quality", 95)),
+                   tiff16=bool(writing.get("tiff16", False)) and tiff,
+                   max_pixels=int(writing.get("max_pixels", 0)))
 
 
 def serve(args: argparse.Namespace) -> int:
