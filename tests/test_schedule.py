@@ -33,3 +33,14 @@ def test_plan_keeps_explicit_steps_exactly():
     assert plan(StyleConfig(size=64, start_size=64, steps=7)) == [(64, 7)]
     assert sum(n for _, n in plan(StyleConfig(size=512, steps=100))) == 100
     assert plan(StyleConfig(size=512, steps=2)) == [(256, 1), (512, 1)]
+
+
+def test_a_start_picture_skips_the_scales_below_its_size():
+    standard = StyleConfig()
+    assert plan(standard) == [(128, 20), (256, 8), (512, 16)]
+    assert plan(standard, start_at=512) == [(512, 16)]  # a snapshot at the output size: its last scale
+    assert plan(standard, start_at=300) == [(512, 16)]
+    assert plan(standard, start_at=256) == [(256, 8), (512, 16)]
+    assert plan(standard, start_at=2000) == [(512, 16)]  # larger than the output: the output size
+    assert plan(standard, start_at=64) == plan(standard)
+    assert plan(StyleConfig(steps=10), start_at=512) == [(512, 10)]  # --steps stays exact

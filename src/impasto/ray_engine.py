@@ -106,12 +106,13 @@ class RayEngine:
 
     ``address``: ``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``. ``workers`` 0:
     as many as fit. If Ray is already initialised in this process it is used
-    as it is and left running.
+    as it is and left running. ``actor``: another actor class taking ``(number, warm)``
+    (the studio's, :mod:`impasto.ray_studio`); default :class:`Painter`.
     """
 
     def __init__(self, address: str | None = None, *, workers: int = 0, cpus_per_worker: float = 0,
                  gpus_per_worker: float | None = None, warm: StyleConfig | None = None,
-                 notice: Callable[[str], None] | None = None) -> None:
+                 notice: Callable[[str], None] | None = None, actor: Any = None) -> None:
         self.owned = connect(address)
         try:
             count, cpus, gpus, note = plan_workers(workers, cpus_per_worker, gpus_per_worker)
@@ -119,7 +120,8 @@ class RayEngine:
                 notice(note)
             options = {"num_cpus": cpus, "num_gpus": gpus, "max_restarts": -1,
                        "max_task_retries": TASK_RETRIES}
-            self.actors = [Painter.options(**options).remote(i + 1, warm) for i in range(count)]  # type: ignore[attr-defined]
+            kind: Any = actor or Painter
+            self.actors = [kind.options(**options).remote(i + 1, warm) for i in range(count)]
             ready = ray.get([a.ready.remote() for a in self.actors], timeout=READY_TIMEOUT_S)
         except BaseException:
             self.close()

@@ -18,7 +18,7 @@ from .common import (
     UsageError,
     add_config_arguments,
     config_from,
-    install_interrupt_handlers,
+    interrupt_handlers,
     options_from,
 )
 
@@ -131,11 +131,12 @@ def main(argv: list[str]) -> int:
     engine = make_engine(args, video, bar.say)
     config.check_counts(len(args.styles), len(args.mask or []), masks_named="--mask")
     cancel = Cancel()
-    install_interrupt_handlers(lambda signum: cancel.set())
     try:
-        result = stylize_video(args.input, args.styles, args.output, config=config, video=video, callback=bar,
-                               cancel=cancel, masks=args.mask or None, max_pixels=args.max_pixels,
-                               overwrite=args.overwrite, keep_work=args.keep_work, engine=engine)
+        with interrupt_handlers(lambda signum: cancel.set()):
+            result = stylize_video(args.input, args.styles, args.output, config=config, video=video,
+                                   callback=bar, cancel=cancel, masks=args.mask or None,
+                                   max_pixels=args.max_pixels, overwrite=args.overwrite,
+                                   keep_work=args.keep_work, engine=engine)
     finally:
         bar.close()
     if result.stopped == "nonfinite":
