@@ -12,10 +12,10 @@
 * A chunk needs only its two anchors: it is painted as soon as they exist,
   while the anchor chain runs ahead on another worker.
 
-Measured on a synthetic pan (``bench/video.py --chunks``): chunks that start
-from keyframes painted alone, without the pull, flicker at the seam many times
-more than inside; chained anchors with the pull bring the seam within the
-1.5x target. Workers get frames as arrays and anchors as tensors and return
+Measured on tiny synthetic clips (``bench/video.py --chunks``, 48 px pan and
+zoom, chunks of 4, 4 steps a frame): seam / inside flicker 47x with keyframes
+painted alone and no pull, 5.9x chained without the pull, 1.7x chained with it
+(0.6x on the tests' 64 px pan, 6 steps a frame). Workers get frames as arrays and anchors as tensors and return
 painted frames; the driver (:func:`paint`) keeps the work folder, so a rerun
 continues. No Ray here: an engine is passed in (:class:`LocalEngine` paints
 in this process; :mod:`impasto.ray_video` on Ray).
