@@ -149,7 +149,7 @@ def test_the_checker_sees_upward_and_lazy_imports():
     assert "impasto.cli.tools" in GRAPH["impasto.cli"]  # lazy, inside main()
     assert "impasto.web.server" in GRAPH["impasto.cli.tools"]  # lazy, inside serve()
     assert {"impasto.output", "impasto.recipe", "impasto.api"} <= GRAPH["impasto.cli.paint"]
-    assert "impasto.events" in GRAPH["impasto.loop"] and "tqdm" in _imports("impasto.cli.paint")[1]
+    assert "impasto.events" in GRAPH["impasto.loop"] and "tqdm" in _imports("impasto.cli.common")[1]
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
