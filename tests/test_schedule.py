@@ -33,3 +33,14 @@ def test_plan_keeps_explicit_steps_exactly():
     assert plan(StyleConfig(size=64, start_size=64, steps=7)) == [(64, 7)]
     assert sum(n for _, n in plan(StyleConfig(size=512, steps=100))) == 100
     assert plan(StyleConfig(size=512, steps=2)) == [(256, 1), (512, 1)]
+
+
+def test_presets_stop_on_a_plateau_but_explicit_steps_are_exact():
+    from impasto.schedule import until
+
+    for quality in ("draft", "standard", "high"):
+        rule = until(StyleConfig(quality=quality))
+        assert rule is not None and rule.threshold == PRESETS[quality].threshold > 0
+    # Stricter presets ask for more convergence.
+    assert PRESETS["draft"].threshold > PRESETS["standard"].threshold > PRESETS["high"].threshold
+    assert until(StyleConfig(steps=40)) is None

@@ -32,7 +32,9 @@ class PaintResult:
     stopped: str | None  # None, "cancelled" or "nonfinite"
     device: str
     bf16: bool
-    plan: list[tuple[int, int]] = field(default_factory=list)
+    plan: list[tuple[int, int]] = field(default_factory=list)  # (long side, most steps) per scale
+    #: (steps run, why the scale ended) per scale reached; see :class:`~impasto.loop.ScaleResult`.
+    scales: list[tuple[int, str]] = field(default_factory=list)
     alpha: Image.Image | None = None  # the photo's alpha channel (PIL "L"), re-applied on output
 
 
@@ -131,6 +133,8 @@ def paint(
     net_content, net_styles = color.prepare(config.preserve_colors, content, styles)
     steps_plan = schedule.plan(config)
     clock = RunClock.for_plan(steps_plan)
+    rule = schedule.until(config)
+    ended: list[tuple[int, str]] = []
     x: torch.Tensor | None = None
     result = None
     warm: list[Pair] | None = None
@@ -149,15 +153,16 @@ def paint(
             content_layers=config.content_layers, style_layers=config.style_layers,
             layer_weights=style_layer_weights(config.layer_weights, config.style_layers),
             blend=blend, content_weight=config.content_weight, style_weight=config.style_weight,
-            tv_weight=config.tv_weight, bf16=bf16, masks=m,
+            tv_weight=config.tv_weight, bf16=bf16, masks=m, palette_weight=config.palette_weight,
         )
         start = _initial(config, c, init_image, gen) if x is None else grow(x.to(dev), c)
         if result is not None and x is not None:
             warm = carry_history(result.history, (x.shape[-2], x.shape[-1]), size)
         result = optimise(objective, start, steps, optimizer=config.optimizer,
                           lr=config.learning_rate, clock=clock, scale=index,
-                          callback=callback, cancel=cancel, warm=warm)
+                          callback=callback, cancel=cancel, warm=warm, until=rule)
         x = result.image
+        ended.append((result.steps, result.ended))
         if result.stopped:
             break
     assert result is not None and x is not None
@@ -167,4 +172,5 @@ def paint(
     out = color.finish(config.preserve_colors, out, content)
     if masks:
         out = _keep_photo_outside(out, content, masks)
-    return PaintResult(out, result.loss, clock.done, result.stopped, str(dev), bf16, steps_plan)
+    return PaintResult(out, result.loss, clock.done, result.stopped, str(dev), bf16, steps_plan,
+                       scales=ended)

@@ -1,5 +1,10 @@
 """Coarse-to-fine schedule: which sizes to optimise at, and for how many steps.
 
+A preset is a convergence threshold plus caps: each scale runs until its loss
+stops improving by ``threshold`` per step (:mod:`impasto.stopping`) or reaches
+its cap. An explicit step count (``--steps N``) instead runs exactly N steps,
+shared between the scales in the caps' proportions, with no threshold.
+
 Starting small and upsampling gives the painting's large-scale structure
 (a 128 px image "sees" the whole composition through VGG's receptive
 fields) and is cheap: a step at 128 px costs about 1/16 of one at 512 px.
@@ -14,16 +19,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import StyleConfig
+from .stopping import Plateau
 
 
 @dataclass(frozen=True)
 class Preset:
     start_size: int  # long side of the first scale
     ratio: float  # size ratio between scales
-    first: int  # steps at the first (coarsest) scale, where the composition forms
-    middle: int  # steps at each scale between the first and the last
-    last: int  # steps at the last scale (the output size, or ``top``)
+    first: int  # most steps at the first (coarsest) scale, where the composition forms
+    middle: int  # most steps at each scale between the first and the last
+    last: int  # most steps at the last scale (the output size, or ``top``)
     top: int = 0  # optimise at most at this long side, then upsample (0: up to the output size)
+    #: A scale stops once its best loss falls by less than this fraction per step (0: run the caps).
+    threshold: float = 0.0
 
     def steps(self, scales: int) -> list[int]:
         """Steps per scale for a run over ``scales`` scales."""
@@ -82,3 +90,11 @@ def plan(config: StyleConfig) -> list[tuple[int, int]]:
             scale_sizes, steps = scale_sizes[-config.steps:], steps[-config.steps:]
         steps = rescale(steps, config.steps)
     return list(zip(scale_sizes, steps))
+
+
+def until(config: StyleConfig) -> Plateau | None:
+    """The rule that ends each scale early, or None when the plan's counts are exact (``--steps``)."""
+    threshold = PRESETS[config.quality].threshold
+    if config.steps is not None or threshold <= 0:
+        return None
+    return Plateau(threshold)
