@@ -134,4 +134,4 @@ def optimise(
         with torch.no_grad():
             evaluate()
     history = opt.history() if isinstance(opt, LBFGS) else []
-    return ScaleResult(best["image"], best["loss"], done, stopped, history, ended)
+    return ScaleResult(best["image"], best["loss"], done, stopped, history=history, ended=ended)

@@ -110,8 +110,8 @@ class Objective:
             # Masks give each painting its own region; one palette for the whole picture
             # would mix them, so guided runs match Grams only.
             self.palette_weight = palette_weight if styles and not self.masks and content is not None else 0.0
-            if self.palette_weight:
-                self._palette_targets(content, styles, blend)
+        if self.palette_weight:
+            self._palette_targets(content, styles, blend)
 
     def _palette_targets(self, content: torch.Tensor | None, styles: Sequence[torch.Tensor],
                          blend: Sequence[float]) -> None:
@@ -123,12 +123,14 @@ class Objective:
         for a muted painting as for a bright one: 1 = off by the painting's spread.
         """
         assert content is not None
+        # Outside inference mode: the directions are saved for the backward pass of every step.
         self.palette_dirs = losses.directions(PALETTE_DIRECTIONS).to(self.device)
         pooled = palette_pool(content)
         n = pooled.shape[-2] * pooled.shape[-1]
         total = float(sum(blend))
-        target = sum(w / total * losses.sorted_projections(palette_pool(s.float()), self.palette_dirs, n)
-                     for s, w in zip(styles, blend))
+        with torch.no_grad():
+            target = sum(w / total * losses.sorted_projections(palette_pool(s.float()), self.palette_dirs, n)
+                         for s, w in zip(styles, blend))
         assert isinstance(target, torch.Tensor)
         self.palette_target = target.clone()
         spread = float(target.var(dim=1).mean())
