@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/video.py                      # 16 frames at 384 px (about an hour on 2 cores)
     .venv/bin/python bench/video.py --size 64 --frames 4 --frame-steps 3 --steps 6   # a smoke run
+    .venv/bin/python bench/video.py --chunks --size 256 --frames 25 --chunk-frames 8  # chunks on Ray
 
 Clips: a synthetic one with known motion (the bundled Tübingen photo panned
 right and slowly zoomed in, so every revealed region is known), and, with
@@ -14,6 +15,12 @@ options (StyleConfig) unless given:
 Flicker is Ruder et al.'s measure (impasto.video.temporal.flicker, 0-255 units,
 input's own flow, reliable pixels only); style error is bench/score.py's, at the
 clip's size, of the middle and the last frame, relative to the same frame painted alone.
+
+``--chunks``: the clip in chunks of ``--chunk-frames`` (impasto.video.chunks) against painting it in
+order: flicker on the frame pairs that cross a seam and on those inside chunks, and s/frame (wall time,
+workers' start included), for the design's parts switched off in this process (keyframes painted alone,
+no pull to the right keyframe) and for the default on a local Ray with 1 worker (all CPUs) and 2
+workers (half each). Target: seam flicker at most 1.5x that inside.
 """
 
 from __future__ import annotations
@@ -79,6 +86,64 @@ def paint_clip(clip: Path, options: dict, video: dict, work: Path) -> tuple[list
     return [final[i] for i in sorted(final)], wall / len(final)
 
 
+def seam_and_inside(painted: list[torch.Tensor], frames: list[np.ndarray], chunk: int) -> tuple[float, float]:
+    from impasto.video import chunks
+
+    pairs = {t: temporal.flicker([painted[t - 1], painted[t]], [frames[t - 1], frames[t]])
+             for t in range(1, len(frames))}
+    seams = set(chunks.seams(len(frames), chunk))
+    seam = [v for t, v in pairs.items() if t in seams]
+    inside = [v for t, v in pairs.items() if t not in seams]
+    return sum(seam) / max(len(seam), 1), sum(inside) / max(len(inside), 1)
+
+
+def chunk_bench(args: argparse.Namespace, options: dict, base: dict) -> list[str]:
+    import os
+
+    import ray
+
+    from impasto.ray_engine import _our_path
+    from impasto.ray_video import RayVideoEngine
+    from impasto.video import chunks
+
+    k, cpus = args.chunk_frames, os.cpu_count() or 1
+    lines = ["| variant | seam flicker | inside flicker | seam / inside | all pairs | s/frame |",
+             "|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = synthetic(Path(tmp) / "synthetic", args.frames, args.size)
+        frames = vio.read(clip, vapi.even_fit(args.size), end=args.frames).frames
+        work = Path(tmp) / "work"
+        work.mkdir()
+
+        def row(name: str, video: dict) -> None:
+            painted, spf = paint_clip(clip, options, {**base, **video, "end": args.frames}, work)
+            seam, inside = seam_and_inside(painted, frames, k)
+            lines.append(f"| {name} | {seam:.1f} | {inside:.1f} | {seam / max(inside, 1e-9):.2f} | "
+                         f"{temporal.flicker(painted, frames):.1f} | {spf:.2f} |")
+            print(lines[-1], file=sys.stderr, flush=True)  # as it goes: the whole table takes a while
+            if args.strips:
+                strip = np.concatenate([vio.as_array(p) for p in painted], 1)
+                Image.fromarray(strip).save(Path(args.strips) / f"{len(lines) - 2}.png")
+
+        row(f"in order, in this process ({torch.get_num_threads()} threads)", {})
+        for chained, pull, name in ((False, False, "chunks: keyframes alone, no pull"),
+                                    (True, False, "chunks: keyframes chained, no pull"),
+                                    (True, True, "chunks: chained + pull (default), in this process")):
+            chunks.CHAINED, chunks.PULL = chained, pull
+            row(name, {"chunk_frames": k})
+        chunks.CHAINED = chunks.PULL = True
+        ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"PYTHONPATH": _our_path()}})
+        try:
+            for workers in (1, 2):
+                engine = RayVideoEngine(workers=workers, cpus_per_worker=max(1, cpus // workers))
+                row(f"chunks on local Ray, {workers} worker(s) x {max(1, cpus // workers)} CPU",
+                    {"chunk_frames": k, "engine": engine})
+        finally:
+            ray.shutdown()
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=384)
@@ -86,12 +151,21 @@ def main() -> None:
     parser.add_argument("--clip", default=None, help="also a real clip (any video file or folder of frames)")
     parser.add_argument("--steps", type=int, default=None, help="still steps (default: the preset's)")
     parser.add_argument("--frame-steps", type=int, default=None, help="steps per later frame (default: VideoConfig's)")
+    parser.add_argument("--chunks", action="store_true",
+                        help="chunked painting: seam vs inside flicker, 1 vs 2 workers")
+    parser.add_argument("--chunk-frames", type=int, default=8, help="with --chunks: frames a chunk")
+    parser.add_argument("--strips", default=None, help="with --chunks: write each variant's frames side by side here")
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     options: dict = {"size": args.size}
     if args.steps:
         options["steps"] = args.steps
     base: dict = {"frame_steps": args.frame_steps} if args.frame_steps else {}
+    if args.chunks:
+        title = (f"# chunked video benchmark {datetime.date.today()} on {platform.processor() or platform.machine()}, "
+                 f"{torch.get_num_threads()} threads; command: {' '.join(sys.argv)}")
+        print("\n".join([title, "", *chunk_bench(args, options, base)]))
+        return
     variants = {"warped": {**base, "temporal_weight": 0.0}, "temporal": dict(base),
                 "multipass": {**base, "passes": 3}}
     title = (f"# video benchmark {datetime.date.today()} on {platform.processor() or platform.machine()}, "

@@ -75,3 +75,26 @@ def test_option_errors(photo, painting):
         impasto.stylize("/no/such/photo.jpg", painting)
     with pytest.raises(ValueError, match="style_weights"):
         impasto.stylize(photo, [painting, painting], style_weights=(1.0,), **FAST)
+
+
+def test_stylize_raises_nonfinite_loss_with_the_last_good_picture(photo, painting, monkeypatch):
+    """stylize returns only a picture, so a broken run must say so: it raises, and the last
+    good picture travels with the error."""
+    from impasto import pipeline
+    from impasto.errors import NonFiniteLoss
+
+    real = pipeline.Objective
+    calls = {"n": 0}
+
+    class Breaking(real):  # type: ignore[misc, valid-type]
+        def __call__(self, x):
+            parts = super().__call__(x)
+            calls["n"] += 1
+            return type(parts)(parts.total * float("nan"), parts.content, parts.style, parts.tv) \
+                if calls["n"] > 3 else parts
+
+    monkeypatch.setattr(pipeline, "Objective", Breaking)
+    with pytest.raises(NonFiniteLoss, match="NaN or infinite") as info:
+        impasto.stylize(photo, painting, size=32, start_size=32, steps=8)
+    assert info.value.picture.size == (32, 24)
+    assert impasto.run(photo, painting, size=32, start_size=32, steps=8).stopped == "nonfinite"

@@ -72,15 +72,64 @@ def test_missing_input_and_existing_output(files, tmp_path, capsys):
     assert code == 2 and "one of the inputs" in err
 
 
-def test_save_every_writes_resumable_intermediates(files, tmp_path, capsys):
+def test_save_every_snapshots_are_what_stopping_then_would_give(files, tmp_path, capsys):
+    """At the output size (not the coarse scale's), in the photo's colours when they are kept
+    (not the grey luminance the network works on), and never over earlier snapshots."""
     out = tmp_path / "o.png"
-    code, _, _ = run_cli([files["content"], files["style"], "-o", out, *FAST, "--save-every", "1"], capsys)
+    opts = ["--size", "48", "--start-size", "24", "--steps", "4", "-q", "--preserve-colors", "luminance"]
+    code, _, _ = run_cli([files["content"], files["style"], "-o", out, *opts, "--save-every", "1"], capsys)
     assert code == 0
     steps = sorted(tmp_path.glob("o-step*.png"))
-    assert [p.name for p in steps] == ["o-step0001.png", "o-step0002.png", "o-step0003.png"]
-    resumed = tmp_path / "resumed.png"
-    code, _, _ = run_cli([files["content"], files["style"], "-o", resumed, *FAST, "--init", steps[-1]], capsys)
-    assert code == 0 and resumed.exists()
+    assert [p.name for p in steps] == [f"o-step{i:04d}.png" for i in range(1, 5)]
+    final = np.asarray(Image.open(out), dtype=float)
+    for snapshot in steps:
+        arr = np.asarray(Image.open(snapshot), dtype=float)
+        assert arr.shape == final.shape  # the output size from the first (24 px) scale's steps on
+        assert np.abs(arr[..., 0] - arr[..., 2]).mean() > 5  # colour, not grey
+    # The last snapshot is the picture but for the final step's own update (scored after it).
+    def off(path):
+        return np.abs(np.asarray(Image.open(path), dtype=float) - final).mean()
+
+    assert off(steps[-1]) < 6 and off(steps[-1]) < off(steps[0])
+    before = steps[0].stat().st_mtime_ns
+    code, _, err = run_cli([files["content"], files["style"], "-o", tmp_path / "o2.png", *opts], capsys)
+    assert code == 0
+    out.unlink()
+    code, _, err = run_cli([files["content"], files["style"], "-o", out, *opts, "--save-every", "2"], capsys)
+    assert code == 2 and "o-step0001.png exist" in err and "--overwrite" in err
+    assert steps[0].stat().st_mtime_ns == before and not out.exists()
+
+
+def test_resuming_from_a_snapshot_continues_at_its_size(files, tmp_path, capsys):
+    import impasto
+
+    out = tmp_path / "o.png"
+    opts = ["--size", "48", "--start-size", "24", "--steps", "4", "-q"]
+    assert run_cli([files["content"], files["style"], "-o", out, *opts, "--save-every", "4"], capsys)[0] == 0
+    snapshot = tmp_path / "o-step0004.png"
+    events = []
+    impasto.run(files["content"], files["style"], size=48, start_size=24, steps=3, init=str(snapshot),
+                callback=events.append)
+    sizes = {e.size for e in events if isinstance(e, impasto.Progress)}
+    assert sizes == {(36, 48)}  # no restart at the 24 px scale: the snapshot's detail is kept
+
+
+def test_mask_snapshot_has_the_photo_outside(files, tmp_path, capsys):
+    mask = tmp_path / "mask.png"
+    w, h = Image.open(files["content"]).size
+    m = Image.new("L", (w, h), 0)
+    m.paste(255, (0, 0, w // 2, h))
+    m.save(mask)
+    out = tmp_path / "m.png"
+    assert run_cli([files["content"], files["style"], "-o", out, *FAST, "--mask", mask, "--save-every", "3"],
+                   capsys)[0] == 0
+    from impasto import image as im
+
+    snap = np.asarray(Image.open(tmp_path / "m-step0003.png"), dtype=float)
+    photo = im.resize(im.to_tensor(Image.open(files["content"]).convert("RGB")), snap.shape[:2])
+    photo = np.asarray(im.to_pil(photo), dtype=float)
+    right = slice(snap.shape[1] * 3 // 4, None)
+    assert np.abs(snap[:, right] - photo[:, right]).max() <= 1  # the composite, as in the final picture
 
 
 def test_default_output_name_never_overwrites(files, tmp_path, capsys, monkeypatch):
@@ -103,6 +152,42 @@ def test_info_and_redo(files, tmp_path, capsys):
     assert code == 0 and "has changed" in err
     code, _, err = run_cli(["info", files["style"]], capsys)
     assert code == 2 and "no impasto recipe" in err
+
+
+def test_redo_writes_the_way_the_original_was_written(files, tmp_path, capsys, monkeypatch):
+    """16-bit TIFF, the JPEG quality, the pixel limit and a start picture given by a relative
+    path (from another folder) all survive a redo."""
+    import tifffile
+
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    Image.open(files["content"]).save("start.png")  # an init picture named relative to this folder
+    deep = tmp_path / "deep.tif"
+    args = [files["content"], files["style"], "-o", deep, *FAST, "--tiff16", "--init", "start.png",
+            "--max-pixels", "5000000"]
+    assert run_cli(args, capsys)[0] == 0
+    jpg = tmp_path / "q.jpg"
+    assert run_cli([files["content"], files["style"], "-o", jpg, *FAST, "--jpeg-quality", "40"], capsys)[0] == 0
+    monkeypatch.chdir(tmp_path)  # elsewhere: "start.png" would not be found as typed
+    code, _, err = run_cli(["redo", deep, "-o", tmp_path / "deep2.tif", "-q"], capsys)
+    assert code == 0, err
+    again = tifffile.imread(tmp_path / "deep2.tif")
+    assert again.dtype == np.uint16 and np.array_equal(again, tifffile.imread(deep))
+    assert read_recipe(tmp_path / "deep2.tif")["writing"]["max_pixels"] == 5_000_000
+    assert run_cli(["redo", jpg, "-o", tmp_path / "q2.jpg", "-q"], capsys)[0] == 0
+    assert (tmp_path / "q2.jpg").stat().st_size == pytest.approx(jpg.stat().st_size, rel=0.02)
+    assert read_recipe(tmp_path / "q2.jpg")["writing"]["jpeg_quality"] == 40
+
+
+def test_tiff16_needs_a_tiff_output(files, tmp_path, capsys):
+    code, _, err = run_cli([files["content"], files["style"], "-o", tmp_path / "x.png", *FAST, "--tiff16"], capsys)
+    assert code == 2 and "--tiff16 is for TIFF output" in err and not (tmp_path / "x.png").exists()
+
+
+def test_signal_handlers_are_restored_after_a_run(files, tmp_path, capsys):
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert run_cli([files["content"], files["style"], "-o", tmp_path / "s.png", *FAST], capsys)[0] == 0
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
 def test_sigint_writes_the_best_picture_so_far(files, tmp_path):

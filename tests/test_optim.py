@@ -1,6 +1,7 @@
+import pytest
 import torch
 
-from impasto.optim import LBFGS, LBFGS_HISTORY, Adam, history_length
+from impasto.optim import LBFGS, LBFGS_HISTORY, Adam, carry_history, history_length
 
 
 def _quadratic():
@@ -87,3 +88,42 @@ def test_lbfgs_history_shrinks_for_large_pictures():
     n = history_length(3 * 384 * 512)  # the default output size: the budget, not the count, decides
     assert 20 <= n < LBFGS_HISTORY and n * 2 * 4 * 3 * 384 * 512 <= 128 * 2**20
     assert history_length(3 * 3072 * 4096) == 5  # never fewer than 5 pairs
+
+
+def test_lbfgs_keeps_only_pairs_with_positive_curvature():
+    x = torch.zeros(3, requires_grad=True)
+    opt = LBFGS(x)
+    s = torch.tensor([1.0, 0.0, 0.0])
+    pairs = [(s, torch.tensor([-1.0, 0.0, 0.0])),  # s.y < 0: the function curves down that way
+             (s, torch.tensor([0.0, 1.0, 0.0])),  # s.y = 0: no curvature seen
+             (s, torch.tensor([2.0, 0.5, 0.0]))]  # s.y = 2 > 0: kept
+    opt.warm(pairs)
+    assert len(opt.pairs) == 1 and torch.equal(opt.pairs[0][1], torch.tensor([2.0, 0.5, 0.0]))
+    assert pairs == []  # consumed: the caller's list keeps nothing alive
+    assert float(opt.h_diag) == pytest.approx(2.0 / 4.25)  # s.y / y.y of the kept pair
+
+
+def test_carry_history_resamples_each_pair_and_frees_the_old_ones():
+    import weakref
+
+    old, new = (4, 6), (8, 12)
+    gen = torch.Generator().manual_seed(0)
+    pairs = [(torch.rand(3 * 4 * 6, generator=gen), torch.rand(3 * 4 * 6, generator=gen)) for _ in range(3)]
+    expected_s = torch.nn.functional.interpolate(pairs[-1][0].view(1, 3, *old), size=new, mode="bilinear")
+    # y is scaled by the pixel-count ratio (1/4 here): the losses are means over positions.
+    expected_y = torch.nn.functional.interpolate(pairs[0][1].view(1, 3, *old), size=new, mode="bilinear") / 4
+    refs = [weakref.ref(t) for pair in pairs for t in pair]
+    out = carry_history(pairs, old, new)
+    assert pairs == [] and all(r() is None for r in refs)  # the old history is gone, not held beside
+    assert len(out) == 3 and all(s.shape == (3 * 8 * 12,) and y.shape == s.shape for s, y in out)
+    assert torch.allclose(out[-1][0], expected_s.reshape(-1))  # order kept, newest last
+    assert torch.allclose(out[0][1], expected_y.reshape(-1))
+
+
+def test_carry_history_carries_only_what_the_new_size_affords(monkeypatch):
+    import impasto.optim as optim
+
+    monkeypatch.setattr(optim, "LBFGS_HISTORY_BYTES", 2 * 4 * 3 * 8 * 12 * 6)  # six pairs at 8x12
+    pairs = [(torch.full((3 * 4 * 6,), float(i)), torch.ones(3 * 4 * 6)) for i in range(10)]
+    out = carry_history(pairs, (4, 6), (8, 12))
+    assert len(out) == 6 and [float(s[0]) for s, _ in out] == [4.0, 5.0, 6.0, 7.0, 8.0, 9.0]

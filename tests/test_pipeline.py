@@ -131,3 +131,45 @@ def test_a_bf16_picture_scores_like_the_fp32_one(net, photo, painting):
         start = score(c).total.item()
     assert b == pytest.approx(a, rel=0.02) and b < 0.9 * start  # painted, and as well
     assert (bf16.image - fp32.image).abs().mean() < 3 / 255
+
+
+def test_a_start_picture_goes_where_the_run_computes():
+    """--init on a GPU: the start picture must follow the photo's device (meta stands in for one)."""
+    from impasto.pipeline import _initial
+
+    content = torch.empty(1, 3, 12, 16, device="meta")
+    init = torch.rand(1, 3, 24, 32)
+    gen = torch.Generator().manual_seed(0)
+    for config, start in ((StyleConfig(init="x.png"), init), (StyleConfig(init="noise"), None)):
+        out = _initial(config, content, start, gen)
+        assert out.device.type == "meta" and out.shape == (1, 3, 12, 16)
+
+
+def test_each_scale_starts_from_the_last_ones_curvature_and_lets_it_go(photo, painting, monkeypatch):
+    """Warm start at a new size: the pairs arrive resampled to the new scale, and the previous
+    scale's history is freed before the new one runs (two histories never coexist)."""
+    import weakref
+
+    from impasto import optim
+
+    seen = []
+    old_refs: list = []
+    real_warm, real_history = optim.LBFGS.warm, optim.LBFGS.history
+
+    def history(self):
+        pairs = real_history(self)
+        old_refs.extend(weakref.ref(t) for pair in pairs for t in pair)
+        return pairs
+
+    def warm(self, pairs):
+        seen.append((len(pairs), {s.numel() for s, _ in pairs}, self.x.numel()))
+        real_warm(self, pairs)
+        assert pairs == []
+        assert all(r() is None for r in old_refs)  # the 24 px scale's pairs are gone by now
+
+    monkeypatch.setattr(optim.LBFGS, "warm", warm)
+    monkeypatch.setattr(optim.LBFGS, "history", history)
+    impasto.run(photo, painting, size=48, start_size=24, steps=12)
+    assert len(seen) == 1
+    count, sizes, numel = seen[0]
+    assert count > 0 and sizes == {numel}

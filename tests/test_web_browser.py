@@ -129,3 +129,42 @@ def test_cancel_from_the_page(tmp_path: Path, browser, photo, painting):
         assert "Tübingen" in page.inner_text("#job-title")
         job = page.evaluate("fetch('/api/jobs').then(r => r.json())")["jobs"][0]
         assert job["status"] == "cancelled" and 1 <= job["step"] < 3000
+
+
+def test_paint_a_clip_in_the_browser(tmp_path: Path, browser):
+    """A tiny clip: live frame progress, then the painted MP4 playing in a <video>."""
+    pytest.importorskip("av", reason="clips need the video extra: pip install 'impasto[video]'")
+    pytest.importorskip("cv2", reason="clips need the video extra: pip install 'impasto[video]'")
+    from video_clips import panned, write_mp4
+
+    clip = write_mp4(tmp_path / "walk.mp4", panned(4, 48, 32))
+    with running(create_app(tmp_path / "data")) as url:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.wait_for_selector("#clip-tile:not([hidden])")
+        page.set_input_files("#clip-file", clip)
+        page.click("#style-tiles [data-example=starry_night]")
+        page.select_option("#opt-size", "128")
+        page.click("details.more summary")
+        page.fill("input[name=steps]", "6")
+        page.fill("input[name=start_size]", "128")
+        assert page.is_visible("#clip-options")
+        page.fill("input[name=frame_steps]", "3")
+        page.evaluate(WATCH)
+        page.click("#paint")
+
+        page.wait_for_selector("#video:not([hidden])", timeout=180_000)
+        assert page.inner_text("#status").startswith("Done: 4 frames")
+        frames = [m.group(1) for text, _ in page.evaluate("window.seen")
+                  if (m := re.match(r"Frame (\d) / 4", text))]
+        assert frames and frames == sorted(frames), frames
+        # The browser plays the MP4 itself: its size comes from the decoded stream.
+        page.wait_for_function("document.getElementById('video').videoWidth === 128", timeout=30_000)
+        assert page.get_attribute("#download", "href").endswith("/video?download=true")
+        assert page.inner_text("#download") == "Download MP4"
+        assert not errors, errors
+        if os.environ.get("IMPASTO_STUDIO_VIDEO_SCREENSHOT"):  # how docs/studio-video.png can be remade
+            page.evaluate("document.getElementById('video').pause(); window.scrollTo(0, 0)")
+            page.screenshot(path=os.environ["IMPASTO_STUDIO_VIDEO_SCREENSHOT"], full_page=False)

@@ -11,6 +11,7 @@ from PIL import Image
 
 from . import image as im
 from .config import StyleConfig
+from .errors import NonFiniteLoss
 from .events import Cancel, Notice, Progress
 from .pipeline import PaintResult, paint
 
@@ -94,7 +95,12 @@ def stylize(
     ``stylize("photo.jpg", "starry.jpg", size=256, steps=100)``. An unknown
     option raises ``TypeError``; a bad value raises ``ValueError``.
     ``callback`` receives a :class:`Progress` event each step; setting
-    ``cancel`` stops the run and returns the best picture so far.
+    ``cancel`` stops the run and returns the best picture so far. If the loss
+    becomes NaN or infinite, :class:`NonFiniteLoss` is raised, carrying the last
+    good picture in ``.picture``.
     """
     result = run(content, style, config=config, callback=callback, cancel=cancel, **overrides)
-    return im.to_pil(result.image)
+    picture = im.to_pil(result.image)
+    if result.stopped == "nonfinite":
+        raise NonFiniteLoss(f"the loss became NaN or infinite after {result.steps} steps", picture)
+    return picture

@@ -24,7 +24,7 @@ from . import device as devices, image as im, output, recipe as recipes
 from .batch import Job, Plan
 from .config import StyleConfig
 from .errors import ImpastoError, is_out_of_memory
-from .events import Cancel
+from .events import Cancel, Progress
 from .features import VGGFeatures
 from .pipeline import build_network, paint
 
@@ -139,9 +139,11 @@ class WorkerState:
 
 
 def paint_task(task: Task, content: bytes, styles: Sequence[bytes], init: bytes | None,
-               state: WorkerState, cancel: Cancel | None = None) -> Outcome:
+               state: WorkerState, cancel: Cancel | None = None,
+               callback: Callable[[Progress], None] | None = None) -> Outcome:
     """Paint one job from bytes. A bad input or a failure of this job is returned as
-    :class:`Failed` (never raised), so it fails alone and is not retried."""
+    :class:`Failed` (never raised), so it fails alone and is not retried. ``callback``
+    gets the run's :class:`Progress` events (the studio on Ray shows them)."""
     start = time.perf_counter()
     try:
         loaded = im.load(content, task.max_pixels, "content", task.content_name)
@@ -151,7 +153,7 @@ def paint_task(task: Task, content: bytes, styles: Sequence[bytes], init: bytes 
         init_tensor = (im.to_tensor(im.load(init, task.max_pixels, "init image", task.config.init).rgb)
                        if init is not None else None)
         result = paint(photo, paintings, task.config, init_image=init_tensor, cancel=cancel,
-                       net=state.network(task.config))
+                       net=state.network(task.config), callback=callback)
     except ImpastoError as exc:
         return Failed(task.index, str(exc), state.name)
     except Exception as exc:  # noqa: BLE001 - this job's own failure (a bug, memory): fails alone

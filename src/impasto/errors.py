@@ -14,7 +14,15 @@ class InputError(ImpastoError, ValueError):
 
 
 class NonFiniteLoss(ImpastoError, ArithmeticError):
-    """The loss became NaN or infinite; the last good picture is kept."""
+    """The loss became NaN or infinite; the last good picture is kept in ``picture``.
+
+    Raised by :func:`impasto.stylize`, which returns only a picture and so has no other
+    way to say the run broke off; :func:`impasto.run` reports it as ``stopped="nonfinite"``.
+    """
+
+    def __init__(self, message: str, picture: object = None) -> None:
+        super().__init__(message)
+        self.picture = picture  # a PIL image: the last picture before the loss broke
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -67,39 +66,12 @@ def save(image: torch.Tensor, path: Path, *, recipe: dict[str, Any] | None = Non
 
 
 def _write_tiff16(arr: np.ndarray, path: Path, description: str | None) -> None:
-    """A baseline, uncompressed 16-bit RGB TIFF (Pillow cannot write 16-bit RGB)."""
-    h, w, _ = arr.shape
-    pixels = arr.astype("<u2").tobytes()
-    desc = (description.encode("utf-8") + b"\0") if description else b""
-    entries: list[tuple[int, int, int, bytes | int]] = []  # tag, type, count, value
-    # Extra data (bits-per-sample triple, description) goes after the IFD;
-    # SampleFormat is left out: its default is unsigned integers.
-    n_tags = 10 + (1 if desc else 0)
-    ifd_start = 8
-    extra_start = ifd_start + 2 + 12 * n_tags + 4
-    bps_offset = extra_start
-    desc_offset = bps_offset + 6
-    pixel_offset = desc_offset + len(desc) + (len(desc) % 2)
-    entries += [
-        (256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, bps_offset), (259, 3, 1, 1),
-        (262, 3, 1, 2), (273, 4, 1, pixel_offset), (277, 3, 1, 3), (278, 4, 1, h),
-        (279, 4, 1, len(pixels)), (284, 3, 1, 1),
-    ]
-    if desc:
-        entries.append((270, 2, len(desc), desc_offset))
-    entries.sort(key=lambda e: e[0])
-    out = bytearray(b"II*\0" + struct.pack("<I", ifd_start))
-    out += struct.pack("<H", len(entries))
-    for tag, typ, count, value in entries:
-        if typ == 3 and count == 1:  # one short sits in the first half of the value field
-            out += struct.pack("<HHIHH", tag, typ, count, int(value), 0)
-        else:
-            out += struct.pack("<HHII", tag, typ, count, int(value))
-    out += struct.pack("<I", 0)
-    out += struct.pack("<HHH", 16, 16, 16)
-    out += desc + (b"\0" if len(desc) % 2 else b"")
-    out += pixels
-    path.write_bytes(bytes(out))
+    """16-bit RGB TIFF (Pillow cannot write 16-bit RGB) through tifffile, the well-kept library
+    for exactly this; the recipe goes in the ImageDescription tag, as for 8-bit TIFFs."""
+    import tifffile  # only needed here: no import cost for PNG/JPEG runs
+
+    # metadata=None: no tifffile JSON in the description, so the recipe is the only one there.
+    tifffile.imwrite(path, arr, photometric="rgb", description=description, metadata=None)
 
 
 def _umask() -> int:

@@ -5,6 +5,7 @@ Works on tensors only (package convention: float32 NCHW RGB in [0, 1]).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ def build_network(config: StyleConfig, device: torch.device) -> features.VGGFeat
 def _initial(config: StyleConfig, content: torch.Tensor, init_image: torch.Tensor | None,
              gen: torch.Generator) -> torch.Tensor:
     if init_image is not None:
-        return im.resize(init_image, tuple(content.shape[-2:]))
+        return im.resize(init_image, (content.shape[-2], content.shape[-1])).to(content.device)
     if config.init == INIT_NOISE:
         # Mid-grey plus small noise: a neutral start that lets the style choose the colours.
         noise = torch.randn(content.shape, generator=gen, dtype=torch.float32)
@@ -103,6 +104,15 @@ def _keep_photo_outside(out: torch.Tensor, content: torch.Tensor,
     return soft * out + (1 - soft) * photo
 
 
+def _finishing(callback: Callable[[Progress], None],
+               finish: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[Progress], None]:
+    """``callback`` with each event's image finished (computed only if asked for)."""
+    def report(event: Progress) -> None:
+        raw = event.image
+        callback(dataclasses.replace(event, image=lambda: finish(raw())))
+    return report
+
+
 def paint(
     content: torch.Tensor,
     styles: Sequence[torch.Tensor],
@@ -131,14 +141,31 @@ def paint(
 
     # Colour preservation changes what the network sees, not the loop.
     net_content, net_styles = color.prepare(config.preserve_colors, content, styles)
-    steps_plan = schedule.plan(config)
+    # A start picture is used at its own size: resuming from a --save-every snapshot (written
+    # at the output size) continues there instead of shrinking it to the first scale and
+    # painting the whole schedule again.
+    steps_plan = schedule.plan(config, start_at=max(init_image.shape[-2:]) if init_image is not None else 0)
     clock = RunClock.for_plan(steps_plan)
     rule = schedule.until(config)
     ended: list[tuple[int, str]] = []
+    h0, w0 = content.shape[-2:]
+    final = im.fit_size(w0, h0, config.size)
+
+    def finish(x: torch.Tensor) -> torch.Tensor:
+        """The picture a run stopping now delivers: output size, colours, mask composite.
+
+        Used for the result and for every Progress event's image (snapshots, previews), so a
+        snapshot is exactly what stopping at that step would give.
+        """
+        # The draft preset stops below the output size: enlarge it the same way as between scales.
+        out = grow(x.float().cpu(), im.resize(net_content, final))
+        out = color.finish(config.preserve_colors, out, content)
+        return _keep_photo_outside(out, content, masks) if masks else out
+
+    report = None if callback is None else _finishing(callback, finish)
     x: torch.Tensor | None = None
     result = None
     warm: list[Pair] | None = None
-    h0, w0 = content.shape[-2:]
     for index, (long_side, steps) in enumerate(steps_plan, start=1):
         size = fit_for_network(w0, h0, long_side)
         c = im.resize(net_content, size).to(dev)
@@ -160,17 +187,11 @@ def paint(
             warm = carry_history(result.history, (x.shape[-2], x.shape[-1]), size)
         result = optimise(objective, start, steps, optimizer=config.optimizer,
                           lr=config.learning_rate, clock=clock, scale=index,
-                          callback=callback, cancel=cancel, warm=warm, until=rule)
+                          callback=report, cancel=cancel, warm=warm, until=rule)
         x = result.image
         ended.append((result.steps, result.ended))
         if result.stopped:
             break
     assert result is not None and x is not None
-    final = im.fit_size(w0, h0, config.size)
-    # The draft preset stops below the output size: enlarge it the same way as between scales.
-    out = grow(x.float().cpu(), im.resize(net_content, final))
-    out = color.finish(config.preserve_colors, out, content)
-    if masks:
-        out = _keep_photo_outside(out, content, masks)
-    return PaintResult(out, result.loss, clock.done, result.stopped, str(dev), bf16, steps_plan,
+    return PaintResult(finish(x), result.loss, clock.done, result.stopped, str(dev), bf16, steps_plan,
                        scales=ended)

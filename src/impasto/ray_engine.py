@@ -60,7 +60,24 @@ def _our_path() -> str:
     return os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
-def _plan_workers(workers: int, cpus_per_worker: float, gpus_per_worker: float | None
+def connect(address: str | None) -> bool:
+    """Join the cluster at ``address``, or start Ray on this machine (None); True if this call
+    started or joined it (the caller then shuts it down), False if Ray was already initialised."""
+    if ray.is_initialized():
+        return False
+    common: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
+    try:
+        if address:
+            ray.init(address=address, **common)
+        else:  # "local": never silently join a cluster started earlier on this machine
+            ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False,
+                     runtime_env={"env_vars": {"PYTHONPATH": _our_path()}}, **common)
+    except ConnectionError as exc:
+        raise InputError(f"cannot reach the Ray cluster at {address}: {exc}") from None
+    return True
+
+
+def plan_workers(workers: int, cpus_per_worker: float, gpus_per_worker: float | None
                   ) -> tuple[int, float, float, str]:
     """How many workers of how many CPUs/GPUs fit on the cluster's nodes."""
     nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")]
@@ -89,30 +106,22 @@ class RayEngine:
 
     ``address``: ``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``. ``workers`` 0:
     as many as fit. If Ray is already initialised in this process it is used
-    as it is and left running.
+    as it is and left running. ``actor``: another actor class taking ``(number, warm)``
+    (the studio's, :mod:`impasto.ray_studio`); default :class:`Painter`.
     """
 
     def __init__(self, address: str | None = None, *, workers: int = 0, cpus_per_worker: float = 0,
                  gpus_per_worker: float | None = None, warm: StyleConfig | None = None,
-                 notice: Callable[[str], None] | None = None) -> None:
-        self.owned = not ray.is_initialized()
-        if self.owned:
-            common: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-            try:
-                if address:
-                    ray.init(address=address, **common)
-                else:  # "local": never silently join a cluster started earlier on this machine
-                    ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False,
-                             runtime_env={"env_vars": {"PYTHONPATH": _our_path()}}, **common)
-            except ConnectionError as exc:
-                raise InputError(f"cannot reach the Ray cluster at {address}: {exc}") from None
+                 notice: Callable[[str], None] | None = None, actor: Any = None) -> None:
+        self.owned = connect(address)
         try:
-            count, cpus, gpus, note = _plan_workers(workers, cpus_per_worker, gpus_per_worker)
+            count, cpus, gpus, note = plan_workers(workers, cpus_per_worker, gpus_per_worker)
             if note and notice:
                 notice(note)
             options = {"num_cpus": cpus, "num_gpus": gpus, "max_restarts": -1,
                        "max_task_retries": TASK_RETRIES}
-            self.actors = [Painter.options(**options).remote(i + 1, warm) for i in range(count)]  # type: ignore[attr-defined]
+            kind: Any = actor or Painter
+            self.actors = [kind.options(**options).remote(i + 1, warm) for i in range(count)]
             ready = ray.get([a.ready.remote() for a in self.actors], timeout=READY_TIMEOUT_S)
         except BaseException:
             self.close()

@@ -45,9 +45,12 @@ def base(config: StyleConfig) -> dict[str, Any]:
 
 def build(config: StyleConfig, content: str, styles: Sequence[str], *,
           masks: Sequence[str] = (), device: str, bf16: bool, steps: int,
-          stopped: str | None, digests: Mapping[str, str] | None = None) -> dict[str, Any]:
+          stopped: str | None, digests: Mapping[str, str] | None = None,
+          writing: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``digests`` (path as given -> SHA-256) spares re-reading inputs whose bytes the
-    caller already hashed: a batch hashes the very bytes its workers painted."""
+    caller already hashed: a batch hashes the very bytes its workers painted. ``writing``
+    records how the file was written (JPEG quality, 16-bit TIFF, input pixel limit) so
+    ``impasto redo`` writes its copy the same way."""
     d = digests or {}
     inputs: dict[str, Any] = {"content": _describe(content, d), "styles": [_describe(s, d) for s in styles]}
     if masks:
@@ -56,7 +59,7 @@ def build(config: StyleConfig, content: str, styles: Sequence[str], *,
         inputs["init"] = _describe(config.init_path, d)
     return {**base(config), "inputs": inputs,
             "weights": config.weights, "seed": config.seed, "device": device,
-            "bf16": bf16, "steps_run": steps, "stopped": stopped}
+            "bf16": bf16, "steps_run": steps, "stopped": stopped, **({"writing": dict(writing)} if writing else {})}
 
 
 def read_recipe(path: str | os.PathLike[str]) -> dict[str, Any] | None:

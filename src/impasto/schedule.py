@@ -82,13 +82,20 @@ def rescale(steps: list[int], total: int) -> list[int]:
     return out
 
 
-def plan(config: StyleConfig) -> list[tuple[int, int]]:
-    """[(long side, steps)] for a run, coarse to fine."""
+def plan(config: StyleConfig, start_at: int = 0) -> list[tuple[int, int]]:
+    """[(long side, steps)] for a run, coarse to fine.
+
+    ``start_at`` (the long side of a start picture) drops the scales smaller than it:
+    a picture given to start from is worked on at its own size or larger.
+    """
     preset = PRESETS[config.quality]
     start = config.start_size or min(preset.start_size, config.size)
     end = min(config.size, preset.top) if preset.top else config.size
     scale_sizes = sizes(min(start, end), end, preset.ratio)
     steps = preset.steps(len(scale_sizes))
+    if start_at:
+        kept = [i for i, size in enumerate(scale_sizes) if size >= min(start_at, end)] or [len(scale_sizes) - 1]
+        scale_sizes, steps = [scale_sizes[i] for i in kept], [steps[i] for i in kept]
     if config.steps is not None:  # an explicit step count is kept exactly
         if len(scale_sizes) > config.steps:  # fewer steps than scales: keep the finest
             scale_sizes, steps = scale_sizes[-config.steps:], steps[-config.steps:]

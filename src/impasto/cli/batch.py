@@ -28,7 +28,7 @@ from .common import (
     UsageError,
     add_config_arguments,
     config_from,
-    install_interrupt_handlers,
+    interrupt_handlers,
 )
 
 
@@ -162,9 +162,9 @@ def main(argv: list[str]) -> int:
     try:
         if plan.todo:
             engine = make_engine(args, config, progress.say)
-        install_interrupt_handlers(lambda signum: cancel.set())
-        summary = batch_run.run(plan, engine or batch_run.LocalEngine(), callback=progress,
-                                cancel=cancel, max_pixels=args.max_pixels)
+        with interrupt_handlers(lambda signum: cancel.set()):
+            summary = batch_run.run(plan, engine or batch_run.LocalEngine(), callback=progress,
+                                    cancel=cancel, max_pixels=args.max_pixels)
     finally:
         progress.close()
         if engine is not None:

@@ -9,10 +9,11 @@ input, 130 interrupted (best picture so far written).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import fields
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -101,8 +102,13 @@ def unexpected(exc: Exception) -> int:
     return EXIT_FAIL
 
 
-def install_interrupt_handlers(on_interrupt: Callable[[int], None]) -> None:
-    """First SIGINT/SIGTERM asks the run to stop and keep its picture; a second one aborts."""
+@contextlib.contextmanager
+def interrupt_handlers(on_interrupt: Callable[[int], None]) -> Iterator[None]:
+    """Inside: the first SIGINT/SIGTERM asks the run to stop and keep its work; a second aborts.
+
+    The handlers that were there before come back on leaving, so a command run in-process
+    (tests, a notebook, the studio's process) does not leave Ctrl-C pointing at a finished run.
+    """
     fired = False
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -112,5 +118,9 @@ def install_interrupt_handlers(on_interrupt: Callable[[int], None]) -> None:
         fired = True
         on_interrupt(signum)
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ from .common import (
     UsageError,
     add_config_arguments,
     config_from,
-    install_interrupt_handlers,
+    interrupt_handlers,
 )
 
 
@@ -45,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="greyscale mask: style where white, photo where black; "
                         "give once per style to paint regions in different styles")
     parser.add_argument("--save-every", type=int, default=0, metavar="N",
-                        help="also write the picture every N steps (OUTPUT-stepN.png), "
-                        "usable later with --init")
+                        help="also write the picture every N steps (OUTPUT-stepNNNN.png): what stopping "
+                        "then would give; --init SNAPSHOT resumes at its size")
     parser.add_argument("--jpeg-quality", type=int, default=95, help="quality of JPEG/WebP output (default: 95)")
     parser.add_argument("--tiff16", action="store_true", help="write TIFF output with 16 bits per channel")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
@@ -89,6 +90,14 @@ def check_output(out: Path, inputs: list[str], overwrite: bool) -> None:
 
 def intermediate_path(out: Path, step: int) -> Path:
     return out.with_name(f"{out.stem}-step{step:04d}.png")
+
+
+def check_snapshots(out: Path, overwrite: bool) -> None:
+    """Refuse, before any work, to write --save-every snapshots over earlier ones."""
+    earlier = sorted(out.parent.glob(f"{glob.escape(out.stem)}-step[0-9][0-9][0-9][0-9].png"))
+    if earlier and not overwrite:
+        raise InputError(f"snapshots such as {earlier[0]} exist: pass --overwrite to replace them, "
+                         "or choose another output name")
 
 
 class Reporter:
@@ -141,6 +150,8 @@ def paint_command(args: argparse.Namespace) -> int:
         raise UsageError("--jpeg-quality must be between 1 and 100")
     if args.max_pixels < 1:
         raise UsageError("--max-pixels must be positive")
+    if args.tiff16 and (not args.output or output.format_for(Path(args.output)) != "TIFF"):
+        raise UsageError(f"--tiff16 is for TIFF output: give -o NAME.tif (not {args.output or 'the default .png'})")
     return execute(config, args.content, args.styles, output_arg=args.output, masks=args.mask or [],
                    overwrite=args.overwrite, save_every=args.save_every, quiet=args.quiet,
                    jpeg_quality=args.jpeg_quality, tiff16=args.tiff16, max_pixels=args.max_pixels)
@@ -152,6 +163,8 @@ def execute(config: StyleConfig, content: str, styles: list[str], *, output_arg:
     out = Path(output_arg) if output_arg else default_output(content, styles[0])
     inputs = [content, *styles, *masks] + ([config.init_path] if config.init_path is not None else [])
     check_output(out, inputs, overwrite)
+    if save_every:
+        check_snapshots(out, overwrite)
     config.check_counts(len(styles), len(masks), "--mask")
     cancel = Cancel()
     interrupted: list[int] = []
@@ -160,15 +173,16 @@ def execute(config: StyleConfig, content: str, styles: list[str], *, output_arg:
         interrupted.append(signum)
         cancel.set()
 
-    install_interrupt_handlers(on_interrupt)
+    writing = {"jpeg_quality": jpeg_quality, "tiff16": tiff16, "max_pixels": max_pixels or DEFAULT_MAX_PIXELS}
     reporter = Reporter(out, save_every, quiet, recipes.base(config))
     try:
-        result = run(content, styles, config=config, callback=reporter, cancel=cancel,
-                     masks=masks or None, max_pixels=max_pixels)
+        with interrupt_handlers(on_interrupt):
+            result = run(content, styles, config=config, callback=reporter, cancel=cancel,
+                         masks=masks or None, max_pixels=max_pixels)
     finally:
         reporter.close()
     meta = recipes.build(config, content, styles, masks=masks, device=result.device, bf16=result.bf16,
-                         steps=result.steps, stopped=result.stopped)
+                         steps=result.steps, stopped=result.stopped, writing=writing)
     output.save(result.image, out, recipe=meta, quality=jpeg_quality, bits16=tiff16,
                 alpha=result.alpha)
     if result.stopped == "nonfinite":

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import recipe as recipes
+from .. import output, recipe as recipes
 from ..errors import InputError
 from ..web import settings
 from .common import EXIT_OK, Parser
@@ -70,8 +70,15 @@ def redo(args: argparse.Namespace) -> int:
     inputs = recipe["inputs"]
     styles = [s["path"] for s in inputs["styles"]]
     masks = [m["path"] for m in inputs.get("masks", [])]
+    if "init" in inputs:  # the start picture where it was, not its path as typed in another folder
+        config = config.with_options(init=inputs["init"]["path"])
+    writing = recipe.get("writing", {})
+    tiff = output.format_for(Path(args.output)) == "TIFF"
     return execute(config, inputs["content"]["path"], styles, output_arg=args.output, masks=masks,
-                   overwrite=args.overwrite, quiet=args.quiet)
+                   overwrite=args.overwrite, quiet=args.quiet,
+                   jpeg_quality=int(writing.get("jpeg_quality", 95)),
+                   tiff16=bool(writing.get("tiff16", False)) and tiff,
+                   max_pixels=int(writing.get("max_pixels", 0)))
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -79,8 +86,9 @@ def serve(args: argparse.Namespace) -> int:
         from ..web.server import serve as run_server
     except ImportError as exc:
         raise InputError(f"the studio needs the web extra: pip install 'impasto[web]' ({exc.name} missing)") from None
-    return run_server(host=args.host, port=args.port, data_dir=args.data_dir, max_upload_mb=args.max_upload_mb,
-                      max_pixels=args.max_pixels, max_size=args.max_size)
+    return run_server(host=args.host, port=args.port, data_dir=args.data_dir, ray_address=args.ray_address,
+                      max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels, max_size=args.max_size,
+                      max_video_mb=args.max_video_mb, max_frames=args.max_frames, max_decoding=args.max_decoding)
 
 
 def main(argv: list[str]) -> int:
@@ -106,6 +114,14 @@ def main(argv: list[str]) -> int:
                    help=f"largest accepted picture in pixels (default: {settings.DEFAULT_MAX_PIXELS})")
     p.add_argument("--max-size", type=int, default=settings.DEFAULT_MAX_SIZE,
                    help=f"largest output size a job may ask for (default: {settings.DEFAULT_MAX_SIZE})")
+    p.add_argument("--max-video-mb", type=float, default=settings.DEFAULT_MAX_VIDEO_MB,
+                   help=f"largest accepted clip upload (default: {settings.DEFAULT_MAX_VIDEO_MB})")
+    p.add_argument("--max-frames", type=int, default=settings.DEFAULT_MAX_FRAMES,
+                   help=f"most frames of a clip a job may paint (default: {settings.DEFAULT_MAX_FRAMES})")
+    p.add_argument("--max-decoding", type=int, default=settings.DEFAULT_MAX_DECODING,
+                   help=f"uploads checked at once; more wait, then get 503 (default: {settings.DEFAULT_MAX_DECODING})")
+    p.add_argument("--ray-address", default=None, metavar="ADDR",
+                   help="paint pictures on this Ray cluster (auto, HOST:PORT or ray://HOST:PORT); needs the ray extra")
     p.set_defaults(func=serve)
     args = parser.parse_args(argv)
     return args.func(args)

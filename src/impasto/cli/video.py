@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from tqdm import tqdm
 
@@ -16,7 +18,7 @@ from .common import (
     UsageError,
     add_config_arguments,
     config_from,
-    install_interrupt_handlers,
+    interrupt_handlers,
     options_from,
 )
 
@@ -40,6 +42,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep-work", action="store_true",
                         help="keep the work folder of finished frames after the clip is done")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notices")
+    parser.add_argument("--workers", type=int, default=0, metavar="N",
+                        help="paint the clip in chunks (--chunk-frames) on N workers of a Ray instance "
+                        "started on this machine (or of the cluster at --ray-address); 0 (the default): "
+                        "in this process, frame after frame")
+    parser.add_argument("--ray-address", default=None, metavar="ADDR",
+                        help="paint the chunks on a Ray cluster: auto, HOST:PORT or ray://HOST:PORT "
+                        "(with --workers 0: as many workers as fit)")
+    parser.add_argument("--cpus-per-worker", type=float, default=0, metavar="C",
+                        help="CPUs (torch threads) per worker (default: this machine's CPUs shared among "
+                        "--workers; on a cluster 1 with GPUs, else 2)")
+    parser.add_argument("--gpus-per-worker", type=float, default=None, metavar="G",
+                        help="GPUs per worker (default: 1 where the cluster has GPUs, else 0)")
     add_config_arguments(parser, VideoConfig, skip=("start", "end"))  # given as --frames START:END
     add_config_arguments(parser)
     return parser
@@ -91,20 +105,38 @@ class FrameBar:
             self.bar = None
 
 
+def make_engine(args: argparse.Namespace, video: VideoConfig, say: Callable[[str], None]) -> Any:
+    """None (in this process) or the Ray engine; Ray is imported only here, only when asked for."""
+    if args.workers < 0:
+        raise UsageError("--workers must be 0 or more")
+    if not args.workers and not args.ray_address:
+        return None
+    if video.passes > 1:
+        raise UsageError("a clip painted by workers is painted in one pass: drop --passes")
+    try:
+        from ..ray_video import RayVideoEngine
+    except ImportError:
+        raise UsageError("--workers and --ray-address need Ray: pip install 'impasto[ray]'") from None
+    return RayVideoEngine(args.ray_address, workers=args.workers, cpus_per_worker=args.cpus_per_worker,
+                          gpus_per_worker=args.gpus_per_worker, notice=say)
+
+
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     config = config_from(args)
     video = options_from(args, VideoConfig, **frame_range(args.frames))
     if args.max_pixels < 1:
         raise UsageError("--max-pixels must be positive")
+    bar = FrameBar(args.quiet)
+    engine = make_engine(args, video, bar.say)
     config.check_counts(len(args.styles), len(args.mask or []), masks_named="--mask")
     cancel = Cancel()
-    install_interrupt_handlers(lambda signum: cancel.set())
-    bar = FrameBar(args.quiet)
     try:
-        result = stylize_video(args.input, args.styles, args.output, config=config, video=video, callback=bar,
-                               cancel=cancel, masks=args.mask or None, max_pixels=args.max_pixels,
-                               overwrite=args.overwrite, keep_work=args.keep_work)
+        with interrupt_handlers(lambda signum: cancel.set()):
+            result = stylize_video(args.input, args.styles, args.output, config=config, video=video,
+                                   callback=bar, cancel=cancel, masks=args.mask or None,
+                                   max_pixels=args.max_pixels, overwrite=args.overwrite,
+                                   keep_work=args.keep_work, engine=engine)
     finally:
         bar.close()
     if result.stopped == "nonfinite":

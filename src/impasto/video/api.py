@@ -14,7 +14,7 @@ from ..api import Source, _as_list
 from ..config import StyleConfig
 from ..errors import InputError
 from ..events import Cancel, Notice
-from . import io
+from . import chunks, io
 from .config import VideoConfig
 from .paint import FrameProgress, Painter
 from .work import WorkFolder, key_of
@@ -118,6 +118,7 @@ def stylize_video(
     max_pixels: int = 0,
     overwrite: bool = True,
     keep_work: bool = False,
+    engine: chunks.Engine | None = None,
     **options: Any,
 ) -> VideoResult:
     """Paint the clip ``input`` in the style of ``style`` and write ``output``.
@@ -134,10 +135,19 @@ def stylize_video(
     step and writes the frames finished so far. With ``overwrite=False`` an
     existing output is refused unless an interrupted run of the same recipe
     wrote it.
+
+    ``engine`` (e.g. :class:`impasto.ray_video.RayVideoEngine`) paints the clip
+    in chunks of ``chunk_frames`` (default 12) on its workers, anchored to
+    keyframes so that no seam shows (:mod:`impasto.video.chunks`);
+    ``chunk_frames`` without an engine paints the same chunks in this process.
     """
     still, vid = _split(options)
     config = (config or StyleConfig()).with_options(**still)
     video = (video or VideoConfig()).with_options(**vid)
+    if engine is not None and not video.chunk_frames:
+        if video.passes > 1:
+            raise InputError("a clip painted by workers is painted in one pass: drop --passes")
+        video = video.with_options(chunk_frames=chunks.DEFAULT_CHUNK_FRAMES)
     out = Path(output)
     kind = output_kind(output)
     source = Path(input)
@@ -169,9 +179,12 @@ def stylize_video(
     if callback is not None and clip.source_size[0] * clip.source_size[1] > 0:
         h, w = clip.frames[0].shape[:2]
         callback(Notice(f"{n} frames at {w}x{h} px"))
-    painter = Painter(clip.frames, paintings, config, video, work, masks=mask_tensors,
-                      callback=callback, cancel=cancel)
-    result = painter.run()
+    if video.chunk_frames:
+        result = chunks.paint(clip.frames, paintings, config, video, work, engine or chunks.LocalEngine(),
+                              masks=mask_tensors, callback=callback, cancel=cancel)
+    else:
+        result = Painter(clip.frames, paintings, config, video, work, masks=mask_tensors,
+                         callback=callback, cancel=cancel).run()
     finished = []
     for i in range(n):
         frame = work.latest(i, video.passes)

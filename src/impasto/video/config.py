@@ -34,6 +34,10 @@ class VideoConfig(Options):
     fill: str = option(
         "quick", "what newly revealed pixels start from: quick (the frame painted quickly at a "
         "small size) or local (nearby painted colours plus the photo's detail)", choices=FILLS)
+    chunk_frames: int = option(
+        0, "split the clip into chunks of this many frames painted in parallel (--workers, "
+        "--ray-address), each anchored at both ends to keyframes painted first; 0: one chunk, "
+        "painted in order (with workers: 12)")
     start: int = option(0, "first frame to paint (0-based)")
     end: int = option(0, "frame to stop before (0: the end of the clip)")
     fps: float = option(25.0, "frame rate of a folder of numbered images (ignored for video files)")
@@ -49,13 +53,16 @@ class VideoConfig(Options):
         need(isinstance(self.temporal_weight, (int, float)) and math.isfinite(self.temporal_weight)
              and self.temporal_weight >= 0, "temporal_weight", "must be a finite number >= 0")
         for name, low in (("frame_steps", 1), ("passes", 1), ("pass_steps", 1), ("start", 0), ("end", 0),
-                          ("max_frames", 1)):
+                          ("max_frames", 1), ("chunk_frames", 0)):
             value = getattr(self, name)
             need(isinstance(value, int) and not isinstance(value, bool) and value >= low, name,
                  f"must be an integer >= {low}")
         need(not self.end or self.end > self.start, "end", "must be 0 or after start")
         need(len(self.long_term) > 0 and all(1 <= j <= 64 for j in self.long_term), "long_term",
              "must be frame offsets between 1 and 64")
+        need(self.chunk_frames != 1, "chunk_frames", "must be 0 (no chunks) or at least 2")
+        need(not self.chunk_frames or self.passes == 1, "passes",
+             "chunked clips (chunk_frames) are painted in one pass")
         need(self.fill in FILLS, "fill", f"allowed: {', '.join(FILLS)}")
         need(isinstance(self.fps, (int, float)) and 0 < self.fps <= 1000, "fps",
              "must be between 0 and 1000")

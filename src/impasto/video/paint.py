@@ -18,9 +18,9 @@ once. Finished frames go to the work folder as they are made.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -35,7 +35,6 @@ from ..objective import Objective, style_layer_weights
 from . import flow as flows
 from .config import VideoConfig
 from .temporal import Target, TemporalObjective, long_term_weights
-from .work import WorkFolder
 
 #: Long side of the quick paint that fills newly revealed regions (at most a third of the
 #: frame's, so it costs about two steps at the output size), and its steps.
@@ -73,9 +72,26 @@ def to_tensor(frame: np.ndarray) -> torch.Tensor:
     return im.to_tensor(Image.fromarray(frame, "RGB"))
 
 
+class FrameStore(Protocol):
+    """Painted frames by (pass, index): the work folder, or a chunk worker's memory."""
+
+    def has(self, pass_: int, index: int) -> bool: ...
+
+    def load(self, pass_: int, index: int) -> dict[str, torch.Tensor]: ...
+
+    def save(self, pass_: int, index: int, x: torch.Tensor, out: torch.Tensor) -> None: ...
+
+    def forget(self, keep: set[tuple[int, int]]) -> None: ...
+
+
+#: The clip's frames by index: all of them, or (in a chunk worker) the ones it paints; index 0,
+#: the reference for size and colour, is always there.
+Frames = Sequence[np.ndarray] | Mapping[int, np.ndarray]
+
+
 class Painter:
-    def __init__(self, frames: Sequence[np.ndarray], styles: Sequence[torch.Tensor], config: StyleConfig,
-                 video: VideoConfig, work: WorkFolder, *, masks: Sequence[torch.Tensor] | None = None,
+    def __init__(self, frames: Frames, styles: Sequence[torch.Tensor], config: StyleConfig,
+                 video: VideoConfig, work: FrameStore, *, masks: Sequence[torch.Tensor] | None = None,
                  callback: Callable[[FrameProgress], None] | None = None, cancel: Cancel | None = None) -> None:
         self.frames, self.video, self.work = frames, video, work
         self.callback, self.cancel = callback, cancel
@@ -90,10 +106,24 @@ class Painter:
         self.raw_styles = list(styles)
         self.styles = color.prepare(self.mode, to_tensor(frames[0]), styles)[1]
         self.masks = [im.resize(m, self.size)[:, :1] for m in masks] if masks else None
-        self.greys = [flows.grey(f) for f in frames]
+        self._greys: dict[int, np.ndarray] = {}
+        #: Flows (t, other) -> (displacement, reliability) given from outside (a chunk's composed ones).
+        self.pairs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._base: Objective | None = None
 
     # -- pieces ------------------------------------------------------------
+    def pair(self, t: int, other: int) -> tuple[np.ndarray, np.ndarray]:
+        """The flow from frame t to ``other`` and its reliability (see :func:`flows.pair`)."""
+        if (t, other) in self.pairs:
+            return self.pairs[t, other]
+        for i in (t, other):
+            if i not in self._greys:
+                self._greys[i] = flows.grey(self.frames[i])
+        return flows.pair([self._greys[t], self._greys[other]], 0, 1)
+
+    def forget_greys(self) -> None:
+        self._greys.clear()
+
     def content(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         raw = to_tensor(self.frames[i])
         return raw, color.prepare(self.mode, raw, self.raw_styles[:0])[0]
@@ -139,7 +169,7 @@ class Painter:
         """The temporal targets of frame t (nearest first), and the nearest one's own reliability."""
         warped, masks = [], []
         for s in neighbours:
-            d, c = flows.pair(self.greys, t, s)
+            d, c = self.pair(t, s)
             warped.append(flows.warp(self.work.load(pass_, s)["x"], d))
             masks.append(torch.from_numpy(c)[None, None])
         weights = long_term_weights(masks) if len(masks) > 1 else masks
@@ -158,7 +188,9 @@ class Painter:
         return (None if result.stopped else result.image), result.stopped
 
     def later(self, t: int, pass_: int, neighbours: Sequence[int], previous: torch.Tensor | None,
-              steps: int) -> tuple[torch.Tensor | None, str | None]:
+              steps: int, extra: Sequence[Target] = ()) -> tuple[torch.Tensor | None, str | None]:
+        """Frame t from its painted ``neighbours``; ``extra`` targets (a chunk's right anchor)
+        join the temporal loss and pull the start toward them by their weight."""
         _, net_c = self.content(t)
         targets, c = self.targets(t, pass_, neighbours)
         near = targets[0]
@@ -166,6 +198,9 @@ class Painter:
             start = c * near.warped + (1 - c) * self.fill(net_c, near.warped, c)
         else:  # a later pass: average the frame's last result with its warped neighbour
             start = (previous + c * near.warped) / (1 + c)
+        for x in extra:  # the minimiser of the temporal terms alone, the nearest frame weighing 1
+            start = (start + x.weight * x.warped) / (1 + x.weight)
+        targets = [*targets, *extra]
         objective = TemporalObjective(self.objective(net_c), [Target(x.warped.to(self.dev), x.weight.to(self.dev))
                                                               for x in targets], self.video.temporal_weight)
         cfg = self.config

@@ -6,6 +6,7 @@ request never leaves state behind (uploads of a refused job are deleted).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,9 +21,20 @@ from starlette.exceptions import HTTPException
 
 from .._version import __version__
 from .errors import BadRequest
-from .jobs import JobQueue
+from .forms import Uploads
+from .jobs import Engine, JobQueue
 from .routes import STATIC, Studio, build_router
-from .settings import DEFAULT_MAX_PIXELS, DEFAULT_MAX_SIZE, DEFAULT_MAX_UPLOAD_MB, DEFAULT_MAX_WAITING, MAX_STYLES
+from .settings import (
+    DECODE_WAIT_S,
+    DEFAULT_MAX_DECODING,
+    DEFAULT_MAX_FRAMES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_MAX_SIZE,
+    DEFAULT_MAX_UPLOAD_MB,
+    DEFAULT_MAX_VIDEO_MB,
+    DEFAULT_MAX_WAITING,
+    MAX_STYLES,
+)
 
 Message = MutableMapping[str, Any]
 
@@ -63,13 +75,27 @@ class BodyLimit:
 
 def create_app(data_dir: str | Path, *, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
                max_pixels: int = DEFAULT_MAX_PIXELS, max_size: int = DEFAULT_MAX_SIZE,
-               max_waiting: int = DEFAULT_MAX_WAITING) -> FastAPI:
-    """The studio app; uploads, results and job records live under ``data_dir``."""
+               max_waiting: int = DEFAULT_MAX_WAITING, max_video_mb: float = DEFAULT_MAX_VIDEO_MB,
+               max_frames: int = DEFAULT_MAX_FRAMES, max_decoding: int = DEFAULT_MAX_DECODING,
+               decode_wait_s: float = DECODE_WAIT_S, ray_address: str | None = None,
+               engine: Engine | None = None) -> FastAPI:
+    """The studio app; uploads, results and job records live under ``data_dir``.
+
+    ``ray_address`` paints pictures on that Ray cluster (``impasto.ray_studio``, imported only
+    then); ``engine`` is any other :class:`~impasto.web.jobs.Engine` (tests).
+    """
     data = Path(data_dir)
     uploads = data / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
-    jobs = JobQueue(data, max_pixels=max_pixels, max_waiting=max_waiting)
-    studio = Studio(jobs, uploads, max_upload_mb=max_upload_mb, max_pixels=max_pixels, max_size=max_size)
+    if engine is None and ray_address:
+        from ..ray_studio import RayStudioEngine  # Ray only when asked for
+
+        engine = RayStudioEngine(ray_address)
+    jobs = JobQueue(data, max_pixels=max_pixels, max_waiting=max_waiting, engine=engine)
+    limits = Uploads(max_bytes=int(max_upload_mb * 1e6), max_video_bytes=int(max_video_mb * 1e6),
+                     max_pixels=max_pixels, max_size=max_size, max_frames=max_frames,
+                     decoding=threading.BoundedSemaphore(max_decoding), decode_wait_s=decode_wait_s)
+    studio = Studio(jobs, uploads, max_upload_mb=max_upload_mb, max_video_mb=max_video_mb, upload=limits)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,8 +107,9 @@ def create_app(data_dir: str | Path, *, max_upload_mb: float = DEFAULT_MAX_UPLOA
                   "Submit a job, follow its progress as server-sent events, fetch the picture.")
     app.state.jobs = jobs
     app.state.studio = studio
-    app.add_middleware(BodyLimit, limit=studio.max_bytes * (MAX_STYLES + 1) + 1_000_000)
-    _error_handlers(app, studio.max_bytes)
+    body = max(limits.max_bytes * (MAX_STYLES + 1), limits.max_video_bytes + limits.max_bytes * MAX_STYLES)
+    app.add_middleware(BodyLimit, limit=body + 1_000_000)
+    _error_handlers(app, limits.max_bytes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(build_router(max_size))
     return app

@@ -6,15 +6,17 @@ would each take twice as long and could run out of memory. Everything else
 web server's threads under one lock, so nothing here blocks on a run.
 
 Each job's metadata is also written as JSON under ``data_dir/jobs`` at every
-change of status, so the list of past results survives a restart. Nothing in
-this module knows about HTTP.
+change of status (:mod:`.records`: a snapshot taken under the lock, and a late
+write of an older snapshot never wins), so the list of past results survives a
+restart. Pictures are painted by an engine: :class:`LocalEngine` in this
+process, or :class:`impasto.ray_studio.RayStudioEngine` on a Ray cluster;
+clips by :mod:`.video_jobs`, in this process. Nothing here knows about HTTP.
 """
 
 from __future__ import annotations
 
 import copy
 import io
-import json
 import logging
 import threading
 import time
@@ -24,11 +26,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .. import image as im, output, recipe as recipes
-from ..api import run
+from .. import image as im, output
 from ..config import StyleConfig
-from ..errors import InputError, is_out_of_memory
 from ..events import Cancel, Notice, Progress
+from ..video import FrameProgress, VideoConfig
+from . import still_jobs, video_jobs
+from .errors import one_line, user_names
+from .records import Records
+from .still_jobs import Engine, LocalEngine
 
 log = logging.getLogger("impasto.studio")
 
@@ -59,13 +64,15 @@ class Job:
     stopped: str | None = None
     device: str | None = None
     result: str | None = None  # file name under data_dir/results
+    kind: str = "picture"  # or "video": content is a clip, steps are frames, the result an MP4
     # Runtime only (not persisted): the run's settings, its stop flag, the latest preview.
     config: StyleConfig | None = field(default=None, repr=False)
+    video: VideoConfig | None = field(default=None, repr=False)
     cancel: Cancel = field(default_factory=Cancel, repr=False)
     preview: Callable[[], Any] | None = field(default=None, repr=False)
     preview_step: int = 0
 
-    RUNTIME = ("config", "cancel", "preview", "preview_step")
+    RUNTIME = ("config", "video", "cancel", "preview", "preview_step")
 
     def record(self) -> dict[str, Any]:
         """The persisted fields, copied (callers read them outside the lock)."""
@@ -81,7 +88,10 @@ class Job:
         data["cancelling"] = self.status == "running" and self.cancel.is_set()
         data["image"] = "result" if self.result else ("preview" if self.preview else None)
         data["image_version"] = "final" if self.result else self.preview_step
-        del data["result"]  # a server file name; the picture is at /api/jobs/{id}/image
+        # The result's server file name stays here; the picture (a clip's poster) is at
+        # /api/jobs/{id}/image, a clip at /api/jobs/{id}/video.
+        data["video"] = bool(self.result and self.result.endswith(".mp4"))
+        del data["result"]
         return data
 
 
@@ -89,30 +99,19 @@ class QueueFull(Exception):
     """Too many jobs are waiting; the caller should try again later."""
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else exc.__class__.__name__
-
-
-def _user_names(text: str, job: Job) -> str:
-    """Messages from the core name files by path: show the user's names, never the server's paths."""
-    for item in [job.content, *job.styles]:
-        text = text.replace(item["path"], item["label"])
-    return text
-
-
 class JobQueue:
     """Jobs by id, a FIFO of waiting ids, and the worker thread that runs them."""
 
     def __init__(self, data_dir: Path, *, max_pixels: int = im.DEFAULT_MAX_PIXELS,
-                 max_waiting: int = 100) -> None:
+                 max_waiting: int = 100, engine: Engine | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.results = self.data_dir / "results"
-        self.records = self.data_dir / "jobs"
-        for folder in (self.results, self.records):
-            folder.mkdir(parents=True, exist_ok=True)
+        self.results.mkdir(parents=True, exist_ok=True)
+        self.records = Records(self.data_dir / "jobs")
+        self.engine: Engine = engine or LocalEngine()
         self.max_pixels = max_pixels
         self.max_waiting = max_waiting
+        self._version = 0  # numbers the records' snapshots (taken under the lock)
         self.closed = threading.Event()  # also tells event streams to end
         self._lock = threading.Condition()
         self._jobs: dict[str, Job] = {}
@@ -167,14 +166,14 @@ class JobQueue:
             self._jobs[job.id] = job
             self._waiting.append(job.id)
             position = len(self._waiting)
-            record = job.record()
+            record = self._snapshot(job)
             self._lock.notify_all()
         self._persist(record)
         return position
 
     def cancel(self, job_id: str) -> dict[str, Any] | None:
         """Cancel a waiting job at once, or ask the running one to stop (it keeps its best picture)."""
-        record = None
+        record: tuple[int, dict[str, Any]] | None = None
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
@@ -182,7 +181,7 @@ class JobQueue:
             if job.status == "queued":
                 self._waiting.remove(job_id)
                 job.status, job.finished = "cancelled", time.time()
-                record = job.record()
+                record = self._snapshot(job)
             elif job.status == "running":
                 job.cancel.set()
             view = job.public(self._position(job_id))
@@ -198,6 +197,8 @@ class JobQueue:
                 self._running.cancel.set()
             self._lock.notify_all()
         self._worker.join(timeout)
+        if not self._worker.is_alive():
+            self.engine.close()
 
     # --- images --------------------------------------------------------------------------
 
@@ -226,10 +227,14 @@ class JobQueue:
         return path if path is not None and path.is_file() else None
 
     def thumbnail(self, job_id: str) -> Path | None:
-        """A small JPEG of the result, made once, for the list of past results."""
+        """A small JPEG of the result (a clip's poster), made once, for the list of past results."""
         path = self.result_path(job_id)
         if path is None:
             return None
+        if path.suffix == ".mp4":
+            path = self.results / f"{job_id}.poster.jpg"
+            if not path.is_file():
+                return None
         thumb = self.results / f"{job_id}.thumb.jpg"
         if not thumb.is_file():
             data = im.thumbnail_jpeg(path, THUMB_SIDE)
@@ -248,14 +253,14 @@ class JobQueue:
                 job = self._jobs[self._waiting.popleft()]
                 job.status, job.started = "running", time.time()
                 self._running = job
-                record = job.record()
+                record = self._snapshot(job)
             self._persist(record)
             try:
-                changes = self._paint(job)
+                changes = self._clip(job) if job.kind == "video" else self._paint(job)
             except BaseException as exc:  # never let one job kill the worker
                 log.exception("job %s failed", job.id)
                 changes = {"status": "failed", "error": f"unexpected error: {exc.__class__.__name__}: "
-                                                        f"{_one_line(exc)}"}
+                                                        f"{one_line(exc)}"}
             with self._lock:
                 for key, value in changes.items():
                     setattr(job, key, value)
@@ -264,73 +269,56 @@ class JobQueue:
                 job.config = None  # the run is over; keep memory small
                 self._running = None
                 self._preview_cache.pop(job.id, None)
-                record = job.record()
+                record = self._snapshot(job)
             self._persist(record)
 
-    def _paint(self, job: Job) -> dict[str, Any]:
-        config = job.config
-        assert config is not None
-
-        def on_event(event: Progress | Notice) -> None:
+    def _events(self, job: Job) -> Callable[[Progress | FrameProgress | Notice], None]:
+        """The run's callback: progress into the job, under the lock."""
+        def on_event(event: Progress | FrameProgress | Notice) -> None:
             with self._lock:
                 if isinstance(event, Notice):
                     if len(job.notices) < MAX_NOTICES:
-                        job.notices.append(_user_names(event.message, job))
+                        job.notices.append(user_names(event.message, [job.content, *job.styles]))
+                    return
+                if isinstance(event, FrameProgress):
+                    for key, value in video_jobs.progress(event).items():
+                        setattr(job, key, value)
+                    job.preview, job.preview_step = event.image, event.frame
                     return
                 job.step, job.total, job.loss = event.step, event.total, event.loss
                 job.elapsed = event.elapsed
                 job.eta = event.eta
                 # Keep the snapshot callable, not pixels: encoding happens only when a page asks.
                 job.preview, job.preview_step = event.image, event.step
+        return on_event
 
-        styles = [s["path"] for s in job.styles]
-        try:
-            result = run(job.content["path"], styles, config=config, callback=on_event,
-                         cancel=job.cancel, max_pixels=self.max_pixels)
-        except (InputError, ValueError, TypeError) as exc:
-            return {"status": "failed", "error": _user_names(_one_line(exc), job)}
-        except (MemoryError, RuntimeError) as exc:
-            if is_out_of_memory(exc):
-                return {"status": "failed", "error": "out of memory: try a smaller size"}
-            raise
-        changes: dict[str, Any] = {"status": "cancelled" if job.cancel.is_set() else "done",
-                                   "stopped": result.stopped, "device": result.device,
-                                   "step": result.steps}
-        if result.stopped == "nonfinite":
-            changes["notices"] = job.notices + [
-                f"the loss became NaN or infinite after {result.steps} steps; kept the last good picture"]
-        if result.steps > 0:  # a job cancelled before its first step has nothing worth keeping
-            name = f"{job.id}.png"
-            meta = recipes.build(config, job.content["path"], styles, device=result.device,
-                                 bf16=result.bf16, steps=result.steps, stopped=result.stopped)
-            output.save(result.image, self.results / name, recipe=meta, alpha=result.alpha)
-            changes["result"] = name
-        return changes
+    def _clip(self, job: Job) -> dict[str, Any]:
+        return video_jobs.paint(job, self.results, self._events(job), self.max_pixels)
+
+    def _paint(self, job: Job) -> dict[str, Any]:
+        return still_jobs.paint(job, self.results, self.engine, self._events(job), self.max_pixels)
 
     # --- persistence ---------------------------------------------------------------------
 
-    def _persist(self, record: dict[str, Any]) -> None:
-        path = self.records / f"{record['id']}.json"
-        text = json.dumps(record, sort_keys=True)
-        try:
-            output.atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        except OSError:  # a full disk should not stop the studio; the job itself is in memory
-            log.exception("could not write %s", path)
+    def _snapshot(self, job: Job) -> tuple[int, dict[str, Any]]:
+        """The job's record and a number that orders it after every earlier one (hold the lock)."""
+        self._version += 1
+        return self._version, job.record()
+
+    def _persist(self, snapshot: tuple[int, dict[str, Any]]) -> None:
+        self.records.write(*snapshot)
 
     def _load(self) -> None:
         """Past jobs from an earlier run of the server; unfinished ones cannot resume."""
         names = set(Job.__dataclass_fields__) - set(Job.RUNTIME)
-        for path in sorted(self.records.glob("*.json")):
+        for data in self.records.read():
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
                 job = Job(**{k: v for k, v in data.items() if k in names})
-            except (OSError, ValueError, TypeError):
-                log.warning("ignoring unreadable job record %s", path)
-                continue
-            if path.stem != job.id:
+            except TypeError:
+                log.warning("ignoring unreadable job record %s", data.get("id"))
                 continue
             if job.status not in FINISHED:
                 job.status, job.finished = "failed", time.time()
                 job.error = "the server stopped before this job finished; paint it again"
-                self._persist(job.record())
+                self._persist(self._snapshot(job))
             self._jobs[job.id] = job

@@ -9,6 +9,7 @@ depends on the studio's largest size, so the router is built per app.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -38,16 +39,18 @@ class Studio:
     jobs: JobQueue
     uploads: Path
     max_upload_mb: float
-    max_pixels: int
-    max_size: int
+    max_video_mb: float
+    upload: forms.Uploads
 
     @property
-    def max_bytes(self) -> int:
-        return int(self.max_upload_mb * 1_000_000)
+    def max_size(self) -> int:
+        return self.upload.max_size
 
     def limits(self) -> dict[str, Any]:
-        return {"max_upload_mb": self.max_upload_mb, "max_pixels": self.max_pixels, "max_size": self.max_size,
-                "max_styles": MAX_STYLES, "max_steps": MAX_STEPS}
+        video = all(importlib.util.find_spec(m) is not None for m in ("av", "cv2"))
+        return {"max_upload_mb": self.max_upload_mb, "max_pixels": self.upload.max_pixels,
+                "max_size": self.max_size, "max_styles": MAX_STYLES, "max_steps": MAX_STEPS,
+                "max_video_mb": self.max_video_mb, "max_frames": self.upload.max_frames, "video": video}
 
 
 def studio(request: Request) -> Studio:
@@ -69,7 +72,8 @@ def index() -> FileResponse:
 
 def health(s: StudioDep) -> dict[str, Any]:
     device = devices.pick("auto")
-    return {"ok": True, "version": __version__, "device": device.type, **s.jobs.counts()}
+    return {"ok": True, "version": __version__, "device": device.type, "engine": s.jobs.engine.name,
+            **s.jobs.counts()}
 
 
 def options(s: StudioDep) -> dict[str, Any]:
@@ -83,16 +87,16 @@ def example_thumb(name: str) -> Response:
 
 
 async def submit(request: Request, s: StudioDep) -> dict[str, Any]:
-    """Multipart form: a photo (``content`` file or ``content_example``), one or more paintings
-    (``style`` files and/or ``style_example`` names; files first when weighting them with
-    ``style_weights``), and any options. Answers with the new job's id and queue position."""
+    """Multipart form: a photo (``content`` file or ``content_example``) or a video (``clip`` file),
+    one or more paintings (``style`` files and/or ``style_example`` names; files first when weighting
+    them with ``style_weights``), and any options (for a clip also ``frame_steps``,
+    ``temporal_weight``, ``start``, ``end``). Answers with the new job's id and queue position."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise BadRequest(415, "send the job as multipart/form-data (fields: content, style, options)")
     form = await request.form(max_files=MAX_STYLES + 1, max_fields=60, max_part_size=64_000)
     try:
-        return await run_in_threadpool(forms.create_job, form, s.jobs, s.uploads, max_bytes=s.max_bytes,
-                                       max_pixels=s.max_pixels, max_size=s.max_size)
+        return await run_in_threadpool(forms.create_job, form, s.jobs, s.uploads, s.upload)
     finally:
         await form.close()
 
@@ -114,11 +118,17 @@ async def events(job_id: str, s: StudioDep) -> StreamingResponse:
 
 
 def image(job_id: str, s: StudioDep, download: bool = False, thumb: bool = False) -> Response:
-    """While running: the best picture so far. When done or cancelled: the PNG, with its
-    recipe inside; ``download=true`` names it as an attachment, ``thumb=true`` gives a small JPEG."""
+    """While running: the best picture so far (a clip's latest frame). When done or cancelled: the
+    PNG, with its recipe inside (a clip's last frame as JPEG; the clip is at ``/video``);
+    ``download=true`` names it as an attachment, ``thumb=true`` gives a small JPEG."""
     jobs = s.jobs
     view = _view(jobs, job_id)
     path = jobs.result_path(job_id)
+    if path is not None and path.suffix == ".mp4":
+        poster = jobs.thumbnail(job_id) if thumb else jobs.results / f"{job_id}.poster.jpg"
+        if poster is None or not poster.is_file():
+            raise BadRequest(404, f"job {job_id} has no poster frame")
+        return FileResponse(poster, media_type="image/jpeg")
     if path is not None:
         if thumb:
             return FileResponse(cast(Path, jobs.thumbnail(job_id)), media_type="image/jpeg")
@@ -135,6 +145,22 @@ def image(job_id: str, s: StudioDep, download: bool = False, thumb: bool = False
     if data is None:
         raise BadRequest(404, f"job {job_id} has no picture yet ({view['status']})")
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+def video(job_id: str, s: StudioDep, download: bool = False) -> FileResponse:
+    """A video job's painted clip: an MP4 (H.264, the clip's timing and audio, the recipe in its
+    metadata), with byte ranges for the page's player; ``download=true`` names it as an attachment."""
+    view = _view(s.jobs, job_id)
+    path = s.jobs.result_path(job_id)
+    if path is None or path.suffix != ".mp4":
+        if view["kind"] != "video":
+            raise BadRequest(404, f"job {job_id} is a picture, not a clip: see /api/jobs/{job_id}/image")
+        if view["status"] in FINISHED:
+            raise BadRequest(404, f"job {job_id} was {view['status']} before its first frame: it has no clip"
+                             if view["status"] != "failed" else f"job {job_id} failed: {view['error']}")
+        raise BadRequest(409, f"job {job_id} is {view['status']}: its clip is not finished yet")
+    return FileResponse(path, media_type="video/mp4", filename=f"impasto-{job_id[:8]}.mp4",
+                        content_disposition_type="attachment" if download else "inline")
 
 
 def cancel(job_id: str, s: StudioDep) -> dict[str, Any]:
@@ -165,6 +191,8 @@ def build_router(max_size: int) -> APIRouter:
                     responses=ERRORS)
     r.add_api_route("/api/jobs/{job_id}/image", image, methods=["GET"],
                     summary="The latest preview (JPEG) or the result (PNG)", responses=ERRORS)
+    r.add_api_route("/api/jobs/{job_id}/video", video, methods=["GET"], response_class=FileResponse,
+                    summary="A video job's painted clip (MP4)", responses=ERRORS)
     r.add_api_route("/api/jobs/{job_id}", cancel, methods=["DELETE"], summary="Cancel a job", responses=ERRORS)
     return r
 

@@ -18,6 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from .._version import __version__
+from ..errors import ImpastoError
 from .app import create_app
 from .jobs import JobQueue
 from .settings import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT
@@ -73,7 +74,7 @@ def _url(sock: socket.socket) -> str:
 
 
 def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, data_dir: str | Path = DEFAULT_DATA_DIR,
-          **limits: Any) -> int:
+          ray_address: str | None = None, **limits: Any) -> int:
     """``impasto serve``: run the studio until Ctrl-C; returns the exit status."""
     data = Path(data_dir).expanduser().resolve()
     for name, value in limits.items():
@@ -82,9 +83,17 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, data_dir: str | Pa
             return 2
     try:
         data.mkdir(parents=True, exist_ok=True)
-        app = create_app(data, **limits)
+        if ray_address:
+            print(f"joining the Ray cluster at {ray_address}...", flush=True)
+        app = create_app(data, ray_address=ray_address, **limits)
     except OSError as exc:
         print(f"impasto: cannot use data folder {data}: {exc.strerror or exc}")
+        return 2
+    except ImportError as exc:
+        print(f"impasto: --ray-address needs the ray extra: pip install 'impasto[ray]' ({exc.name} missing)")
+        return 2
+    except ImpastoError as exc:
+        print(f"impasto: {exc}")
         return 2
     try:
         server, sock = make_server(app, host, port)
@@ -99,7 +108,8 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, data_dir: str | Pa
     else:
         print(f"warning: listening on {bound}: anyone who can reach this machine can use the studio "
               "(there is no password)")
-    print(f"uploads and results are kept in {data}", flush=True)
+    print(f"uploads and results are kept in {data}; pictures are painted in {app.state.jobs.engine.name}",
+          flush=True)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled gracefully

@@ -13,3 +13,9 @@ DEFAULT_MAX_SIZE = 2048
 DEFAULT_MAX_WAITING = 100
 MAX_STYLES = 5
 MAX_STEPS = 5000
+DEFAULT_MAX_VIDEO_MB = 200  # a clip upload: a minute of 1080p H.264 at a phone's bit rate
+DEFAULT_MAX_FRAMES = 300  # frames of a clip the studio paints (about 12 s at 25 fps)
+#: Uploads decoded at once in request threads (each may hold a 50 MP picture or a clip's
+#: frames in memory); a request waits this long for a turn, then gets 503.
+DEFAULT_MAX_DECODING = 2
+DECODE_WAIT_S = 10.0

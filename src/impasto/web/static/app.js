@@ -50,6 +50,7 @@ function selectPhoto(photo, node) {
   if (state.photo?.url && state.photo.file) URL.revokeObjectURL(state.photo.url);
   state.photo = photo;
   for (const t of $("photo-tiles").querySelectorAll(".tile")) t.classList.toggle("selected", t === node);
+  $("clip-options").hidden = !photo.clip; // the clip's own options, only for a clip
 }
 
 function togglePainting(painting, node) {
@@ -73,8 +74,7 @@ function renderBlend() {
   }
 }
 
-function tooBig(file) {
-  const mb = state.limits.max_upload_mb;
+function tooBig(file, mb = state.limits.max_upload_mb) {
   if (file.size > mb * 1e6) { showFormError(`${file.name} is larger than ${mb} MB.`); return true; }
   return false;
 }
@@ -102,6 +102,18 @@ function buildForm(config) {
     upload.classList.add("has-image");
     upload.querySelector(".caption").textContent = file.name;
     selectPhoto({ file, url, label: file.name }, upload);
+  });
+  if (config.limits.video) {
+    $("clip-tile").hidden = false;
+    $("clip-limits").textContent = `Clips: up to ${config.limits.max_frames} frames and ${config.limits.max_video_mb} MB.`;
+  }
+  $("clip-file").addEventListener("change", (e) => {
+    const file = e.target.files[0];
+    if (!file || tooBig(file, state.limits.max_video_mb)) return;
+    const tile = e.target.closest(".tile");
+    tile.classList.add("has-clip");
+    tile.querySelector(".caption").textContent = file.name;
+    selectPhoto({ clip: file, label: file.name }, tile);
   });
   let uploads = 0;
   $("style-file").addEventListener("change", (e) => {
@@ -166,7 +178,8 @@ async function submit(event) {
   if (!state.photo) return showFormError("Pick or upload a photo first.");
   if (!state.paintings.length) return showFormError("Pick or upload at least one painting.");
   const data = new FormData();
-  if (state.photo.file) data.append("content", state.photo.file, state.photo.file.name);
+  if (state.photo.clip) data.append("clip", state.photo.clip, state.photo.clip.name);
+  else if (state.photo.file) data.append("content", state.photo.file, state.photo.file.name);
   else data.append("content_example", state.photo.example);
   // Uploaded paintings first, then bundled ones: the order the server reads style_weights in.
   const ordered = [...state.paintings.filter((p) => p.file), ...state.paintings.filter((p) => !p.file)];
@@ -179,7 +192,9 @@ async function submit(event) {
   data.append("preserve_colors", $("opt-colors").value);
   data.append("quality", document.querySelector("input[name=quality]:checked").value);
   data.append("style_weight", String(state.styleWeight()));
-  for (const input of $("more-options").querySelectorAll("input, select")) {
+  const fields = [...$("more-options").querySelectorAll("input, select"),
+                  ...(state.photo.clip ? $("clip-options").querySelectorAll("input") : [])];
+  for (const input of fields) {
     if (input.value.trim() !== "") data.append(input.name, input.value.trim());
   }
   $("paint").disabled = true;
@@ -201,6 +216,8 @@ function follow(id) {
   if (state.events) state.events.close();
   state.job = null;
   state.shown = null;
+  $("video").hidden = true;
+  $("video").removeAttribute("src");
   $("download").hidden = $("cancel").hidden = true; // until the new job's state arrives
   $("status").textContent = "";
   history.replaceState(null, "", `#job=${id}`);
@@ -236,7 +253,7 @@ function showJobError(message) {
 function render(job) {
   state.job = job;
   $("job-title").textContent = `${job.content} × ${job.styles.join(" + ")}`;
-  const running = job.status === "running";
+  const running = job.status === "running", clip = job.kind === "video";
   const fraction = job.total ? job.step / job.total : 0;
   $("bar").hidden = false;
   $("bar").className = `bar ${job.status}`;
@@ -244,9 +261,12 @@ function render(job) {
   let text;
   if (job.status === "queued") text = job.position === 1 ? "Waiting: next in line" : `Waiting: position ${job.position} in line`;
   else if (running && !job.step) text = job.cancelling ? "Stopping…" : "Preparing…";
+  else if (running && clip) text = `Frame ${job.step} / ${job.total} · ${(job.elapsed / job.step).toFixed(1)} s a frame · ` +
+                         (job.eta != null ? `${clock(job.eta)} left` : "estimating time") + (job.cancelling ? " · stopping…" : "");
   else if (running) text = `Step ${job.step} / ${job.total} · loss ${job.loss.toPrecision(4)} · ` +
                          (job.eta != null ? `${clock(job.eta)} left` : "estimating time") + (job.cancelling ? " · stopping…" : "");
-  else if (job.status === "done") text = `Done: ${job.step} steps in ${clock(job.elapsed)} on ${job.device}`;
+  else if (job.status === "done") text = `Done: ${job.step} ${clip ? "frames" : "steps"} in ${clock(job.elapsed)} on ${job.device}`;
+  else if (job.status === "cancelled" && clip) text = job.image ? `Cancelled after ${job.step} frames: the frames so far are kept` : "Cancelled";
   else if (job.status === "cancelled") text = job.image ? `Cancelled after ${job.step} steps: the best picture so far is kept` : "Cancelled";
   else text = "Failed";
   $("status").textContent = text;
@@ -256,9 +276,19 @@ function render(job) {
   $("cancel").disabled = job.cancelling;
   const downloadable = job.image === "result";
   $("download").hidden = !downloadable;
-  if (downloadable) $("download").href = `/api/jobs/${job.id}/image?download=true`;
-  updatePicture(job);
+  $("download").textContent = job.video ? "Download MP4" : "Download PNG";
+  if (downloadable) $("download").href = `/api/jobs/${job.id}/${job.video ? "video" : "image"}?download=true`;
+  if (job.video) showVideo(job); else { $("video").hidden = true; updatePicture(job); }
   for (const card of $("history").children) card.classList.toggle("active", card.dataset.id === job.id);
+}
+
+// A painted clip plays in the page (the MP4, fetched in ranges by the browser).
+function showVideo(job) {
+  const video = $("video"), src = `/api/jobs/${job.id}/video`;
+  if (!video.src.endsWith(src)) { video.src = src; video.play().catch(() => {}); }
+  video.hidden = false;
+  $("picture").hidden = $("placeholder").hidden = true;
+  state.shown = `${job.id}:video`;
 }
 
 // Fetch a new picture only when the previous one has arrived: a slow link never queues up requests.
@@ -297,6 +327,7 @@ async function cancelJob() {
 function summary(job) {
   const o = job.options;
   const parts = [`${o.size} px`, o.quality, `strength ${o.style_weight}`];
+  if (job.kind === "video") parts.unshift("clip");
   if (o.preserve_colors !== "none") parts.push(`${o.preserve_colors} colours`);
   if (o.steps) parts.push(`${o.steps} steps`);
   return parts.join(" · ");
