@@ -101,6 +101,17 @@ def plan_workers(workers: int, cpus_per_worker: float, gpus_per_worker: float | 
     return min(workers, fit) if workers else fit, cpus_per_worker, gpus, note
 
 
+def start_actors(kind: Any, count: int, cpus: float, gpus: float,
+                 *args: Any) -> tuple[list[Any], list[str], list[int]]:
+    """``count`` workers of the actor class ``kind`` (numbered from 1, given ``args``), restarted
+    by Ray if their process dies, with their calls retried; waits until each is ready and
+    returns (actors, names, pids)."""
+    options = {"num_cpus": cpus, "num_gpus": gpus, "max_restarts": -1, "max_task_retries": TASK_RETRIES}
+    actors = [kind.options(**options).remote(i + 1, *args) for i in range(count)]
+    ready = ray.get([a.ready.remote() for a in actors], timeout=READY_TIMEOUT_S)
+    return actors, [name for name, _ in ready], [pid for _, pid in ready]
+
+
 class RayEngine:
     """Start a local Ray (no ``address``) or join a cluster, and create the workers.
 
@@ -118,16 +129,10 @@ class RayEngine:
             count, cpus, gpus, note = plan_workers(workers, cpus_per_worker, gpus_per_worker)
             if note and notice:
                 notice(note)
-            options = {"num_cpus": cpus, "num_gpus": gpus, "max_restarts": -1,
-                       "max_task_retries": TASK_RETRIES}
-            kind: Any = actor or Painter
-            self.actors = [kind.options(**options).remote(i + 1, warm) for i in range(count)]
-            ready = ray.get([a.ready.remote() for a in self.actors], timeout=READY_TIMEOUT_S)
+            self.actors, self.names, self.pids = start_actors(actor or Painter, count, cpus, gpus, warm)
         except BaseException:
             self.close()
             raise
-        self.names = [name for name, _ in ready]
-        self.pids = [pid for _, pid in ready]
         self.cpus_per_worker, self.gpus_per_worker = cpus, gpus
         self._style_refs: dict[str, ray.ObjectRef] = {}
 

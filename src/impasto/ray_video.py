@@ -21,7 +21,7 @@ import ray
 import torch
 
 from .events import Cancel
-from .ray_engine import READY_TIMEOUT_S, TASK_RETRIES, connect, plan_workers
+from .ray_engine import TASK_RETRIES, connect, plan_workers, start_actors
 from .video.chunks import ChunkWorker, Done, Setup, Task
 
 WAIT_S = 0.5
@@ -73,16 +73,11 @@ class RayVideoEngine:
             count, cpus, gpus, note = plan_workers(self.workers, cpus, self.gpus_per_worker)
             if note and self.notice:
                 self.notice(note)
-            options = {"num_cpus": cpus, "num_gpus": gpus, "max_restarts": -1, "max_task_retries": TASK_RETRIES}
             shared = ray.put(setup)  # the paintings go to the object store once
-            self.actors = [ChunkActor.options(**options).remote(i + 1, shared)  # type: ignore[attr-defined]
-                           for i in range(count)]
-            ready = ray.get([a.ready.remote() for a in self.actors], timeout=READY_TIMEOUT_S)
+            self.actors, self.names, self.pids = start_actors(ChunkActor, count, cpus, gpus, shared)
         except BaseException:
             self.close()
             raise
-        self.names = [name for name, _ in ready]
-        self.pids = [pid for _, pid in ready]
         self.free = list(range(count))
         self.cpus_per_worker, self.gpus_per_worker = cpus, gpus
         if self.notice:

@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tqdm import tqdm
-
 from .. import batch, batch_run
 from ..config import StyleConfig
 from ..events import Cancel
@@ -24,6 +22,7 @@ from .common import (
     EXIT_FAIL,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    Bar,
     Parser,
     UsageError,
     add_config_arguments,
@@ -101,16 +100,14 @@ def make_engine(args: argparse.Namespace, config: StyleConfig, say: Callable[[st
     return engine
 
 
-class Progress:
+class Progress(Bar):
     """One bar over all jobs: done/total, pictures per minute, time left."""
 
     def __init__(self, total: int, quiet: bool) -> None:
-        self.quiet = quiet
+        super().__init__(quiet)
         self.start = time.perf_counter()
         self.painted = 0
-        self.bar = None if quiet else tqdm(
-            total=total, unit="pic", dynamic_ncols=True, file=sys.stderr, disable=None,
-            bar_format="{percentage:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}{postfix}]")
+        self.open(total, "pic", "{percentage:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}{postfix}]")
 
     def __call__(self, event: batch_run.Event) -> None:
         if isinstance(event, batch_run.JobFailed):
@@ -124,14 +121,10 @@ class Progress:
             self.bar.update(1)
 
     def say(self, message: str) -> None:
-        if self.bar is not None:
-            self.bar.write(f"impasto: {message}", file=sys.stderr)
-        elif not self.quiet or message.startswith("failed"):
+        if self.quiet and message.startswith("failed"):  # failures are told even with --quiet
             print(f"impasto: {message}", file=sys.stderr)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        else:
+            super().say(message)
 
 
 def report(summary: batch_run.Summary) -> None:

@@ -18,6 +18,8 @@ from dataclasses import fields
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+from tqdm import tqdm
+
 from ..config import StyleConfig
 
 if TYPE_CHECKING:
@@ -87,6 +89,36 @@ def options_from(args: argparse.Namespace, cls: type[C], **extra: Any) -> C:
         return cls(**{k: v for k, v in vars(args).items() if k in names}, **extra)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+class Bar:
+    """A tqdm progress bar on stderr with notices written above it; subclasses feed it events.
+
+    No bar with ``quiet``, nor when stderr is not a terminal (``disable=None``: logs and CI,
+    where carriage-return updates are noise); notices then go on their own lines.
+    """
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: tqdm | None = None
+
+    def open(self, total: int, unit: str, bar_format: str) -> None:
+        if self.bar is None and not self.quiet:
+            self.bar = tqdm(total=total, unit=unit, dynamic_ncols=True, file=sys.stderr, disable=None,
+                            bar_format=bar_format)
+
+    def say(self, message: str) -> None:
+        if self.quiet:
+            return
+        if self.bar is not None:
+            self.bar.write(f"impasto: {message}", file=sys.stderr)  # keeps the bar intact
+        else:
+            print(f"impasto: {message}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def error(message: str) -> None:

@@ -5,11 +5,8 @@ from __future__ import annotations
 import argparse
 import glob
 import os
-import sys
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 from .. import output, recipe as recipes
 from .._version import __version__
@@ -21,6 +18,7 @@ from ..image import DEFAULT_MAX_PIXELS
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    Bar,
     Parser,
     UsageError,
     add_config_arguments,
@@ -100,23 +98,19 @@ def check_snapshots(out: Path, overwrite: bool) -> None:
                          "or choose another output name")
 
 
-class Reporter:
+class Reporter(Bar):
     """Turns loop events into a progress bar, notices and --save-every files."""
 
     def __init__(self, out: Path, save_every: int, quiet: bool, recipe_base: dict[str, Any]) -> None:
-        self.out, self.save_every, self.quiet = out, save_every, quiet
-        self.recipe_base = recipe_base
-        self.bar: tqdm | None = None
+        super().__init__(quiet)
+        self.out, self.save_every, self.recipe_base = out, save_every, recipe_base
 
     def __call__(self, event: Progress | Notice) -> None:
         if isinstance(event, Notice):
             self.say(event.message)
             return
-        if self.bar is None and not self.quiet:
-            # disable=None: no bar when stderr is not a terminal (logs, CI), where \r updates are noise.
-            self.bar = tqdm(total=event.total, unit="step", dynamic_ncols=True, file=sys.stderr, disable=None,
-                            bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} "
-                            "[{elapsed}<{remaining}, {rate_fmt}]")
+        self.open(event.total, "step",
+                  "{desc} {percentage:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate_fmt}]")
         if self.bar is not None:
             if self.bar.total != event.total:  # a scale stopped on a plateau: fewer steps are left
                 self.bar.total = event.total
@@ -127,19 +121,6 @@ class Reporter:
         if self.save_every and event.step % self.save_every == 0:
             path = intermediate_path(self.out, event.step)
             output.save(event.image(), path, recipe=self.recipe_base)
-
-    def say(self, message: str) -> None:
-        if self.quiet:
-            return
-        if self.bar is not None:
-            self.bar.write(f"impasto: {message}", file=sys.stderr)  # keeps the bar intact
-        else:
-            print(f"impasto: {message}", file=sys.stderr)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def paint_command(args: argparse.Namespace) -> int:

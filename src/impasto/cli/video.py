@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from typing import Any
-
-from tqdm import tqdm
 
 from ..events import Cancel, Notice
 from ..video import FrameProgress, VideoConfig, stylize_video
 from .common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
+    Bar,
     Parser,
     UsageError,
     add_config_arguments,
@@ -72,37 +70,18 @@ def frame_range(text: str | None) -> dict[str, int]:
     return out
 
 
-class FrameBar:
+class FrameBar(Bar):
     """Frame k/N, seconds per frame and time left, from the painter's events."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar: tqdm | None = None
 
     def __call__(self, event: FrameProgress | Notice) -> None:
         if isinstance(event, Notice):
             self.say(event.message)
             return
-        if self.bar is None and not self.quiet:
-            self.bar = tqdm(total=event.frames, unit="frame", dynamic_ncols=True, file=sys.stderr, disable=None,
-                            bar_format="{desc} {percentage:3.0f}%|{bar}| frame {n}/{total} [{elapsed}<{remaining}]")
+        self.open(event.frames, "frame", "{desc} {percentage:3.0f}%|{bar}| frame {n}/{total} [{elapsed}<{remaining}]")
         if self.bar is not None:
             where = f"pass {event.pass_}/{event.passes} " if event.passes > 1 else ""
             self.bar.set_description_str(f"{where}{event.seconds_per_frame:.1f} s/frame", refresh=False)
             self.bar.update(event.frame - self.bar.n)
-
-    def say(self, message: str) -> None:
-        if self.quiet:
-            return
-        if self.bar is not None:
-            self.bar.write(f"impasto: {message}", file=sys.stderr)
-        else:
-            print(f"impasto: {message}", file=sys.stderr)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def make_engine(args: argparse.Namespace, video: VideoConfig, say: Callable[[str], None]) -> Any:
