@@ -26,6 +26,16 @@ def test_clock_weighs_fine_steps_by_their_pixels():
     assert RunClock(total=3, scales=1).eta(1, 1.0) is None  # no plan of the work: no guess
 
 
+def test_clock_drops_the_steps_a_scale_did_not_need():
+    clock = RunClock.for_plan([(100, 3), (200, 2)])
+    clock.done = 1
+    clock.skip(2)  # the first scale stopped after one of its three steps
+    assert clock.total == 3 and clock.work == [1e4, 5e4, 9e4]
+    assert clock.eta(1, 10.0) == 80.0
+    clock.skip(99)  # never below what is done
+    assert clock.total == 1
+
+
 def test_a_run_tells_the_time_left_in_its_events(files):
     events: list[Progress] = []
     impasto.run(files["content"], files["style"], size=48, start_size=32, steps=4,

@@ -24,6 +24,7 @@ LAYERS: list[list[str]] = [
     ["impasto.weights"],
     ["impasto.options"],
     ["impasto.config", "impasto.device"],
+    ["impasto.stopping"],
     ["impasto.recipe", "impasto.schedule", "impasto.color"],
     ["impasto.output"],
     ["impasto.features"],

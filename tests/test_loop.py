@@ -87,3 +87,20 @@ def test_nonfinite_loss_stops_with_the_last_good_image(net, photo, painting):
     result = optimise(Broken(), c, 10)
     assert result.stopped == "nonfinite" and math.isfinite(result.loss)
     assert torch.isfinite(result.image).all()
+
+
+def test_a_plateau_rule_ends_the_scale_early_and_the_clock_follows(net, photo, painting):
+    from impasto.stopping import Plateau
+
+    obj, c = _objective(net, photo, painting)
+    clock = RunClock.for_plan([(64, 30), (64, 5)])
+    events: list[Progress] = []
+    # A threshold no L-BFGS run meets: the scale stops as soon as it may be judged.
+    result = optimise(obj, c, 30, clock=clock, callback=events.append, until=Plateau(1.0, window=2, min_steps=4))
+    assert result.steps == 4 and result.ended == "plateau" and result.stopped is None
+    assert [e.ended for e in events] == [None, None, None, "plateau"]
+    assert events[0].total == 35 and events[-1].total == 9 and clock.total == 9
+    # A threshold of 0 never fires: the cap ends the scale, and says so.
+    capped = optimise(obj, c, 6, until=Plateau(0.0, window=2, min_steps=2))
+    assert capped.steps == 6 and capped.ended == "cap"
+    assert optimise(obj, c, 3).ended == "steps"

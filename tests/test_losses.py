@@ -64,3 +64,25 @@ def test_blend_is_a_weighted_average():
     a, b = {"x": torch.zeros(2)}, {"x": torch.ones(2)}
     out = losses.blend([a, b], [3.0, 1.0])
     assert torch.allclose(out["x"], torch.full((2,), 0.25))
+
+
+def test_sliced_wasserstein_is_zero_at_the_target_whatever_the_order():
+    dirs = losses.directions(16)
+    a = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    shuffled = a.reshape(1, 3, -1)[..., torch.randperm(64)].reshape(1, 3, 8, 8)
+    target = losses.sorted_projections(shuffled, dirs)
+    assert float(losses.sliced_wasserstein(a, target, dirs)) < 1e-10
+    # A painting of another size is resampled to the picture's pixel count.
+    big = torch.nn.functional.interpolate(a, scale_factor=2, mode="nearest")
+    assert float(losses.sliced_wasserstein(a, losses.sorted_projections(big, dirs, 64), dirs)) < 1e-3
+    assert torch.allclose(losses.directions(16), dirs) and torch.allclose(dirs.norm(dim=0), torch.ones(16))
+
+
+def test_sliced_wasserstein_pulls_colours_towards_the_target():
+    dirs = losses.directions(16)
+    dark = torch.full((1, 3, 6, 6), 0.2, requires_grad=True)
+    bright = torch.full((1, 3, 6, 6), 0.8)
+    loss = losses.sliced_wasserstein(dark, losses.sorted_projections(bright, dirs), dirs)
+    assert float(loss.detach()) > 0
+    loss.backward()
+    assert dark.grad is not None and bool((dark.grad < 0).all())  # descent makes every pixel brighter

@@ -28,3 +28,18 @@ def test_a_masked_painting_pulls_only_on_its_region(net):
     far = (slice(None), slice(32, None))  # 16 px past the mask's edge: beyond relu2_1's reach
     assert masked[:, :16].mean() > 0.1 * plain[:, :16].mean()
     assert plain[far].mean() > 0 and masked[far].max() == 0
+
+
+def test_the_palette_term_counts_as_style_and_is_off_with_masks(net):
+    photo = im.to_tensor(small(EXAMPLES / "tubingen.jpg", 64))
+    painting = im.to_tensor(small(EXAMPLES / "the_scream.jpg", 64))
+    plain = Objective(net, photo, [painting], **SHALLOW)
+    coloured = Objective(net, photo, [painting], palette_weight=1.0, **SHALLOW)
+    # The painting itself, brought to the picture's size, has (nearly) no palette error.
+    same = im.resize(painting, tuple(photo.shape[-2:]))
+    assert float(coloured.palette(same)) < 0.05 * float(coloured.palette(photo))
+    assert float(plain.palette(photo)) == 0.0
+    assert coloured(photo).style > plain(photo).style
+    mask = torch.ones(1, 1, *photo.shape[-2:])
+    guided = Objective(net, photo, [painting], palette_weight=1.0, masks=[mask], **SHALLOW)
+    assert float(guided.palette(photo)) == 0.0

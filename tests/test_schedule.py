@@ -35,12 +35,23 @@ def test_plan_keeps_explicit_steps_exactly():
     assert plan(StyleConfig(size=512, steps=2)) == [(256, 1), (512, 1)]
 
 
+def test_presets_stop_on_a_plateau_but_explicit_steps_are_exact():
+    from impasto.schedule import until
+
+    for quality in ("draft", "standard", "high"):
+        rule = until(StyleConfig(quality=quality))
+        assert rule is not None and rule.threshold == PRESETS[quality].threshold > 0
+    # Stricter presets ask for more convergence.
+    assert PRESETS["draft"].threshold > PRESETS["standard"].threshold > PRESETS["high"].threshold
+    assert until(StyleConfig(steps=40)) is None
+
+
 def test_a_start_picture_skips_the_scales_below_its_size():
-    standard = StyleConfig()
-    assert plan(standard) == [(128, 20), (256, 8), (512, 16)]
-    assert plan(standard, start_at=512) == [(512, 16)]  # a snapshot at the output size: its last scale
-    assert plan(standard, start_at=300) == [(512, 16)]
-    assert plan(standard, start_at=256) == [(256, 8), (512, 16)]
-    assert plan(standard, start_at=2000) == [(512, 16)]  # larger than the output: the output size
+    standard, p = StyleConfig(), PRESETS["standard"]
+    assert plan(standard) == [(128, p.first), (256, p.middle), (512, p.last)]
+    assert plan(standard, start_at=512) == [(512, p.last)]  # a snapshot at the output size: its last scale
+    assert plan(standard, start_at=300) == [(512, p.last)]
+    assert plan(standard, start_at=256) == [(256, p.middle), (512, p.last)]
+    assert plan(standard, start_at=2000) == [(512, p.last)]  # larger than the output: the output size
     assert plan(standard, start_at=64) == plan(standard)
     assert plan(StyleConfig(steps=10), start_at=512) == [(512, 10)]  # --steps stays exact

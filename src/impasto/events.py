@@ -34,7 +34,10 @@ class Progress:
     """One step's report. ``image()`` returns the best image so far (NCHW; read, do not modify)."""
 
     step: int  # steps done so far, over all scales
-    total: int  # steps planned over all scales
+    #: Steps planned over all scales. Exact with a fixed step count (``--steps``); when scales stop
+    #: on a plateau it is the most the run can still take (steps done + every unfinished scale's
+    #: cap), so it only shrinks, at the step where a scale stops early.
+    total: int
     scale: int  # 1-based index of the current scale
     scales: int
     size: tuple[int, int]  # (h, w) of the current scale
@@ -46,7 +49,11 @@ class Progress:
     elapsed: float  # seconds since the run started
     image: Callable[[], torch.Tensor] = field(repr=False, compare=False)
     #: Estimated seconds left (None when the run has no plan of its work, e.g. a bare loop).
+    #: Like ``total``, an upper bound when scales stop on a plateau: it drops when one does.
     eta: float | None = None
+    #: On a scale's last step, why it ended: "plateau" (its loss stopped improving), "cap" (the
+    #: preset's most steps for the scale), "steps" (the exact count asked for); None before.
+    ended: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,18 @@ class RunClock:
                 done += long_side * long_side
                 work.append(done)
         return cls(total=sum(n for _, n in plan), scales=len(plan), work=work)
+
+    def skip(self, steps: int) -> None:
+        """Drop ``steps`` planned steps right after the current one (a scale that stopped early)."""
+        steps = max(0, min(steps, self.total - self.done))
+        if not steps:
+            return
+        self.total -= steps
+        work = self.work
+        if work and len(work) >= self.done + steps:
+            before = work[self.done - 1] if self.done else 0.0
+            cut = work[self.done + steps - 1] - before
+            self.work = work[:self.done] + [w - cut for w in work[self.done + steps:]]
 
     def eta(self, step: int, elapsed: float) -> float | None:
         """Seconds left after ``step`` steps in ``elapsed`` seconds, from the work still to do."""

@@ -18,6 +18,7 @@ import torch
 from .events import Cancel, Progress, RunClock, returns
 from .objective import Parts
 from .optim import LBFGS, Adam, history_length
+from .stopping import Plateau
 
 #: Default step sizes: L-BFGS's quasi-Newton step is already well scaled; Adam
 #: moves pixels in [0, 1], where 0.02 per step is visible yet stable.
@@ -30,6 +31,9 @@ class ScaleResult:
     loss: float
     steps: int
     stopped: str | None  # None, "cancelled" or "nonfinite"
+    #: Why the scale ended: "plateau", "cap" (``steps`` reached under a plateau rule),
+    #: "steps" (an exact count), "cancelled" or "nonfinite".
+    ended: str = "steps"
     history: list = field(default_factory=list)  # L-BFGS curvature pairs, to warm-start the next scale
 
 
@@ -45,8 +49,14 @@ def optimise(
     callback: Callable[[Progress], None] | None = None,
     cancel: Cancel | None = None,
     warm: list | None = None,
+    until: Plateau | None = None,
 ) -> ScaleResult:
-    """Run ``steps`` optimiser steps from ``init``; return the lowest-loss image seen."""
+    """Run ``steps`` optimiser steps from ``init``; return the lowest-loss image seen.
+
+    With ``until``, ``steps`` is a cap: the scale stops earlier once its loss
+    stops improving (see :mod:`impasto.stopping`), and the clock drops the steps
+    it did not need.
+    """
     clock = clock or RunClock(total=steps, scales=1)
     lr = lr or DEFAULT_LR[optimizer]
     # NCHW-contiguous: the optimisers flatten x and its gradient, a free view only in this layout.
@@ -84,10 +94,12 @@ def optimise(
         opt = Adam(x, lr=lr)
 
     stopped = None
+    ended = "cap" if until is not None else "steps"
     done = 0
+    seen: list[float] = []
     for _ in range(steps):
         if cancel is not None and cancel.is_set():
-            stopped = "cancelled"
+            stopped = ended = "cancelled"
             break
         opt.step(closure)
         with torch.no_grad():
@@ -97,8 +109,12 @@ def optimise(
         done += 1
         clock.done += 1
         if not math.isfinite(last["value"]):
-            stopped = "nonfinite"
+            stopped = ended = "nonfinite"
             break
+        seen.append(last["value"])
+        plateau = until is not None and done < steps and until.done(seen)
+        if plateau:
+            clock.skip(steps - done)
         if callback is not None:
             parts = last["parts"]
             snapshot = best["image"]
@@ -108,10 +124,14 @@ def optimise(
                 size=(x.shape[-2], x.shape[-1]), loss=last["value"], content=parts.content,
                 style=parts.style, tv=parts.tv, best=best["loss"], elapsed=elapsed,
                 image=returns(snapshot), eta=clock.eta(clock.done, elapsed),
+                ended="plateau" if plateau else (ended if done == steps else None),
             ))
+        if plateau:
+            ended = "plateau"
+            break
     if stopped is None and done:
         # The last step's update has not been scored yet: score it so it can win.
         with torch.no_grad():
             evaluate()
     history = opt.history() if isinstance(opt, LBFGS) else []
-    return ScaleResult(best["image"], best["loss"], done, stopped, history)
+    return ScaleResult(best["image"], best["loss"], done, stopped, history=history, ended=ended)

@@ -113,3 +113,43 @@ def blend(stats: Sequence[Mapping[str, torch.Tensor]], weights: Sequence[float])
     """Weighted average of several paintings' per-layer statistics (weights sum to 1)."""
     total = float(sum(weights))
     return {k: cast(torch.Tensor, sum(w / total * s[k] for s, w in zip(stats, weights))) for k in stats[0]}
+
+
+def directions(count: int, dim: int = 3, seed: int = 0) -> torch.Tensor:
+    """``count`` fixed unit vectors in ``dim`` dimensions (columns), the same on every call.
+
+    Fixed rather than redrawn each step: L-BFGS needs the same function at every step.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    d = torch.randn(dim, count, generator=gen, dtype=torch.float64)
+    return (d / d.norm(dim=0, keepdim=True)).float()
+
+
+def sorted_projections(image: torch.Tensor, dirs: torch.Tensor, positions: int | None = None) -> torch.Tensor:
+    """The pixels of a 1xCxHxW image projected on each direction and sorted: K x positions.
+
+    ``positions`` (default H*W) resamples the sorted values to that many evenly spaced
+    quantiles, so a painting's distribution can be compared with a picture of another size.
+    """
+    pixels = image.float().reshape(image.shape[1], -1)  # C x P
+    proj = torch.sort(dirs.to(pixels).T @ pixels, dim=1).values  # K x P
+    if positions is None or positions == proj.shape[1]:
+        return proj
+    # Quantiles at the centres of ``positions`` equal bins, by linear interpolation.
+    at = (torch.arange(positions, dtype=torch.float64) + 0.5) / positions * proj.shape[1] - 0.5
+    at = at.clamp(0, proj.shape[1] - 1)
+    lo = at.floor().long()
+    hi = (lo + 1).clamp(max=proj.shape[1] - 1)
+    frac = (at - lo).to(proj)
+    return proj[:, lo] * (1 - frac) + proj[:, hi] * frac
+
+
+def sliced_wasserstein(image: torch.Tensor, target: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
+    """Squared sliced Wasserstein-2 distance between an image's pixel colours and a target's.
+
+    ``target`` is :func:`sorted_projections` of the target at the image's pixel count.
+    The mean over directions and ranks of the squared differences of sorted
+    projections: 0 when the two colour distributions agree along every direction.
+    Its gradient moves each pixel towards the target colour of the same rank.
+    """
+    return mse(sorted_projections(image, dirs), target)

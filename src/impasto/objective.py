@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,20 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
+#: The palette term compares colour distributions at about this many pixels (the picture
+#: average-pooled down to it): the distribution of colours hardly depends on fine detail,
+#: which the shallow Grams carry, and sorting a 512 px picture's pixels every step costs.
+PALETTE_PIXELS = 128 * 128
+#: Directions of the sliced Wasserstein distance: enough to pin down a 3-D distribution.
+PALETTE_DIRECTIONS = 32
+
+
+def palette_pool(image: torch.Tensor) -> torch.Tensor:
+    """``image`` average-pooled by the integer factor that brings it to about PALETTE_PIXELS."""
+    factor = max(1, math.ceil(math.sqrt(image.shape[-2] * image.shape[-1] / PALETTE_PIXELS)))
+    return F.avg_pool2d(image, factor, ceil_mode=True) if factor > 1 else image
+
+
 def downsample_mask(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """A 1x1xHxW mask brought to a feature map's resolution (area average keeps soft edges)."""
     return F.adaptive_avg_pool2d(mask, (like.shape[-2], like.shape[-1]))
@@ -59,6 +74,7 @@ class Objective:
         tv_weight: float,
         bf16: bool = False,
         masks: Sequence[torch.Tensor] | None = None,
+        palette_weight: float = 0.0,
     ) -> None:
         self.net = net
         self.content_layers = tuple(content_layers)
@@ -91,6 +107,41 @@ class Objective:
                 {k: v * share for k, v in losses.normalizers(t, unit).items()}
                 for t, share in zip(self.style_targets, shares)
             ]
+            # Masks give each painting its own region; one palette for the whole picture
+            # would mix them, so guided runs match Grams only.
+            self.palette_weight = palette_weight if styles and not self.masks and content is not None else 0.0
+        if self.palette_weight:
+            self._palette_targets(content, styles, blend)
+
+    def _palette_targets(self, content: torch.Tensor | None, styles: Sequence[torch.Tensor],
+                         blend: Sequence[float]) -> None:
+        """The paintings' sorted colour projections at this scale's pooled pixel count.
+
+        Several paintings blend as the weighted average of their quantiles (the
+        1-D Wasserstein barycentre). The weight is divided by the paintings'
+        colour variance along the directions, so palette_weight means the same
+        for a muted painting as for a bright one: 1 = off by the painting's spread.
+        """
+        assert content is not None
+        # Outside inference mode: the directions are saved for the backward pass of every step.
+        self.palette_dirs = losses.directions(PALETTE_DIRECTIONS).to(self.device)
+        pooled = palette_pool(content)
+        n = pooled.shape[-2] * pooled.shape[-1]
+        total = float(sum(blend))
+        with torch.no_grad():
+            target = sum(w / total * losses.sorted_projections(palette_pool(s.float()), self.palette_dirs, n)
+                         for s, w in zip(styles, blend))
+        assert isinstance(target, torch.Tensor)
+        self.palette_target = target.clone()
+        spread = float(target.var(dim=1).mean())
+        self.palette_w = self.palette_weight / max(spread, 1e-6)
+
+    def palette(self, image: torch.Tensor) -> torch.Tensor:
+        """The weighted palette term of ``image`` (0 when there is none)."""
+        if not self.palette_weight:
+            return torch.zeros((), device=image.device)
+        return self.palette_w * losses.sliced_wasserstein(palette_pool(image), self.palette_target,
+                                                          self.palette_dirs)
 
     def for_content(self, content: torch.Tensor, content_weight: float) -> Objective:
         """A copy aimed at another photo of the same size, sharing the paintings' targets.
@@ -132,6 +183,8 @@ class Objective:
                 grams = {k: losses.gram(feats[k]) for k in self.style_layers}
             style = style + losses.style_loss(grams, targets, weights)
         tv = self.tv_weight * losses.total_variation(image) if self.tv_weight else torch.zeros(())
+        # The palette is part of the style: reported with it.
+        style = style + self.palette(image)
         total = content.to(image.device) + style + tv.to(image.device)
         return Parts(total, float(content.detach()), float(style.detach()), float(tv.detach()))
 

@@ -33,7 +33,9 @@ class PaintResult:
     stopped: str | None  # None, "cancelled" or "nonfinite"
     device: str
     bf16: bool
-    plan: list[tuple[int, int]] = field(default_factory=list)
+    plan: list[tuple[int, int]] = field(default_factory=list)  # (long side, most steps) per scale
+    #: (steps run, why the scale ended) per scale reached; see :class:`~impasto.loop.ScaleResult`.
+    scales: list[tuple[int, str]] = field(default_factory=list)
     alpha: Image.Image | None = None  # the photo's alpha channel (PIL "L"), re-applied on output
 
 
@@ -144,6 +146,8 @@ def paint(
     # painting the whole schedule again.
     steps_plan = schedule.plan(config, start_at=max(init_image.shape[-2:]) if init_image is not None else 0)
     clock = RunClock.for_plan(steps_plan)
+    rule = schedule.until(config)
+    ended: list[tuple[int, str]] = []
     h0, w0 = content.shape[-2:]
     final = im.fit_size(w0, h0, config.size)
 
@@ -176,16 +180,18 @@ def paint(
             content_layers=config.content_layers, style_layers=config.style_layers,
             layer_weights=style_layer_weights(config.layer_weights, config.style_layers),
             blend=blend, content_weight=config.content_weight, style_weight=config.style_weight,
-            tv_weight=config.tv_weight, bf16=bf16, masks=m,
+            tv_weight=config.tv_weight, bf16=bf16, masks=m, palette_weight=config.palette_weight,
         )
         start = _initial(config, c, init_image, gen) if x is None else grow(x.to(dev), c)
         if result is not None and x is not None:
             warm = carry_history(result.history, (x.shape[-2], x.shape[-1]), size)
         result = optimise(objective, start, steps, optimizer=config.optimizer,
                           lr=config.learning_rate, clock=clock, scale=index,
-                          callback=report, cancel=cancel, warm=warm)
+                          callback=report, cancel=cancel, warm=warm, until=rule)
         x = result.image
+        ended.append((result.steps, result.ended))
         if result.stopped:
             break
     assert result is not None and x is not None
-    return PaintResult(finish(x), result.loss, clock.done, result.stopped, str(dev), bf16, steps_plan)
+    return PaintResult(finish(x), result.loss, clock.done, result.stopped, str(dev), bf16, steps_plan,
+                       scales=ended)

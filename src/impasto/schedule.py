@@ -1,5 +1,10 @@
 """Coarse-to-fine schedule: which sizes to optimise at, and for how many steps.
 
+A preset is a convergence threshold plus caps: each scale runs until its loss
+stops improving by ``threshold`` per step (:mod:`impasto.stopping`) or reaches
+its cap. An explicit step count (``--steps N``) instead runs exactly N steps,
+shared between the scales in the caps' proportions, with no threshold.
+
 Starting small and upsampling gives the painting's large-scale structure
 (a 128 px image "sees" the whole composition through VGG's receptive
 fields) and is cheap: a step at 128 px costs about 1/16 of one at 512 px.
@@ -14,16 +19,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .config import StyleConfig
+from .stopping import Plateau
 
 
 @dataclass(frozen=True)
 class Preset:
     start_size: int  # long side of the first scale
     ratio: float  # size ratio between scales
-    first: int  # steps at the first (coarsest) scale, where the composition forms
-    middle: int  # steps at each scale between the first and the last
-    last: int  # steps at the last scale (the output size, or ``top``)
+    first: int  # most steps at the first (coarsest) scale, where the composition forms
+    middle: int  # most steps at each scale between the first and the last
+    last: int  # most steps at the last scale (the output size, or ``top``)
     top: int = 0  # optimise at most at this long side, then upsample (0: up to the output size)
+    #: A scale stops once its best loss falls by less than this fraction per step (0: run the caps).
+    threshold: float = 0.0
 
     def steps(self, scales: int) -> list[int]:
         """Steps per scale for a run over ``scales`` scales."""
@@ -32,12 +40,16 @@ class Preset:
         return [self.first] + [self.middle] * (scales - 2) + [self.last]
 
 
+#: Thresholds are relative decreases of the loss per step (0.004: 0.4% a step). On a 96 px
+#: single-scale run of The Scream the rate falls from 3% a step at step 20 to 0.9% at 40,
+#: 0.35% at 60 and 0.13% at 100, so draft stops around the composition, standard where
+#: further steps change little, high near convergence. Caps bound the time on any painting.
 PRESETS: dict[str, Preset] = {
     # A recognisable preview in seconds: optimised up to 256 px, then enlarged.
-    "draft": Preset(start_size=128, ratio=2.0, first=16, middle=4, last=6, top=256),
-    "standard": Preset(start_size=128, ratio=2.0, first=20, middle=8, last=16),
+    "draft": Preset(start_size=128, ratio=2.0, first=40, middle=10, last=12, top=256, threshold=0.01),
+    "standard": Preset(start_size=128, ratio=2.0, first=80, middle=30, last=40, threshold=0.004),
     # Gentler size steps and many more steps at the output size, for prints.
-    "high": Preset(start_size=128, ratio=2 ** 0.5, first=60, middle=15, last=50),
+    "high": Preset(start_size=128, ratio=2 ** 0.5, first=200, middle=60, last=150, threshold=0.0015),
 }
 
 
@@ -89,3 +101,11 @@ def plan(config: StyleConfig, start_at: int = 0) -> list[tuple[int, int]]:
             scale_sizes, steps = scale_sizes[-config.steps:], steps[-config.steps:]
         steps = rescale(steps, config.steps)
     return list(zip(scale_sizes, steps))
+
+
+def until(config: StyleConfig) -> Plateau | None:
+    """The rule that ends each scale early, or None when the plan's counts are exact (``--steps``)."""
+    threshold = PRESETS[config.quality].threshold
+    if config.steps is not None or threshold <= 0:
+        return None
+    return Plateau(threshold)

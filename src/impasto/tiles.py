@@ -224,4 +224,6 @@ class TiledObjective(Objective):
                 grad[..., y0:y1, x0:x1] += torch.autograd.grad(share, part)[0]
             value = _Precomputed.apply(image, value, grad)
         tv = self.tv_weight * losses.total_variation(image) if self.tv_weight else torch.zeros(())
-        return Parts(value + tv.to(self.device), float(content), float(style), float(tv.detach()))
+        palette = self.palette(image)  # pixels only: the whole picture at once, like tv
+        return Parts(value + tv.to(self.device) + palette, float(content), float(style + palette.detach()),
+                     float(tv.detach()))

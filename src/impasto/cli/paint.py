@@ -112,6 +112,8 @@ class Reporter(Bar):
         self.open(event.total, "step",
                   "{desc} {percentage:3.0f}%|{bar}| {n}/{total} [{elapsed}<{remaining}, {rate_fmt}]")
         if self.bar is not None:
+            if self.bar.total != event.total:  # a scale stopped on a plateau: fewer steps are left
+                self.bar.total = event.total
             h, w = event.size
             self.bar.set_description_str(
                 f"scale {event.scale}/{event.scales} {w}x{h} loss {event.loss:.4g}", refresh=False)
