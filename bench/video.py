@@ -43,9 +43,7 @@ from score import Scorer
 
 import impasto
 from impasto import image as im
-from impasto.video import api as vapi
-from impasto.video import io as vio
-from impasto.video import temporal
+from impasto.video import api as vapi, io as vio, temporal
 
 PHOTO = ROOT / "src/impasto/examples/tubingen.jpg"
 PAINTING = ROOT / "src/impasto/examples/starry_night.jpg"
@@ -149,6 +147,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--clip", default=None, help="also a real clip (any video file or folder of frames)")
+    parser.add_argument("--skip-synthetic", action="store_true", help="with --clip: only the real clip")
     parser.add_argument("--steps", type=int, default=None, help="still steps (default: the preset's)")
     parser.add_argument("--frame-steps", type=int, default=None, help="steps per later frame (default: VideoConfig's)")
     parser.add_argument("--chunks", action="store_true",
@@ -174,7 +173,8 @@ def main() -> None:
              "| clip | variant | flicker | s/frame | s/frame vs still | style error mid/last vs alone |",
              "|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
-        clips = {"synthetic pan+zoom": synthetic(Path(tmp) / "synthetic", args.frames, args.size)}
+        clips = {} if args.clip and args.skip_synthetic else {
+            "synthetic pan+zoom": synthetic(Path(tmp) / "synthetic", args.frames, args.size)}
         if args.clip:
             clips["real: " + Path(args.clip).name] = Path(args.clip)
         for name, clip in clips.items():

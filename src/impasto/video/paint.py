@@ -140,7 +140,8 @@ class Painter:
                 style_layers=cfg.style_layers,
                 layer_weights=style_layer_weights(cfg.layer_weights, cfg.style_layers),
                 blend=list(cfg.style_weights) or [1.0] * len(s), content_weight=cfg.content_weight,
-                style_weight=cfg.style_weight, tv_weight=cfg.tv_weight, bf16=self.bf16, masks=m)
+                style_weight=cfg.style_weight, tv_weight=cfg.tv_weight, palette_weight=cfg.palette_weight,
+                bf16=self.bf16, masks=m)
             return self._base
         return self._base.for_content(net_c.to(self.dev), cfg.content_weight)
 
