@@ -57,6 +57,22 @@ def build_network(config: StyleConfig, device: torch.device) -> features.VGGFeat
     return net.to(device=device, memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
+def build_objective(net: features.VGGFeatures, config: StyleConfig, content: torch.Tensor,
+                    styles: Sequence[torch.Tensor], *, bf16: bool, masks: Sequence[torch.Tensor] | None = None,
+                    tile: int = 0) -> Objective:
+    """The loss of one scale with every weight the options set: the one place that reads them,
+    so the still pipeline and a clip's frames cannot drift apart (a new term is added here)."""
+    kind = functools.partial(tiles.TiledObjective, tile=tile) if tile else Objective
+    return kind(
+        net, content, styles,
+        content_layers=config.content_layers, style_layers=config.style_layers,
+        layer_weights=style_layer_weights(config.layer_weights, config.style_layers),
+        blend=list(config.style_weights) or [1.0] * len(styles), content_weight=config.content_weight,
+        style_weight=config.style_weight, tv_weight=config.tv_weight, bf16=bf16, masks=masks,
+        palette_weight=config.palette_weight,
+    )
+
+
 def _initial(config: StyleConfig, content: torch.Tensor, init_image: torch.Tensor | None,
              gen: torch.Generator) -> torch.Tensor:
     if init_image is not None:
@@ -136,7 +152,6 @@ def paint(
     # The run's only randomness (the noise start) draws from its own generator, never the global one.
     gen = torch.Generator().manual_seed(config.seed)
     config.check_counts(len(styles))
-    blend = list(config.style_weights) if config.style_weights else [1.0] * len(styles)
     grow = enlarge if add_detail else upsample
 
     # Colour preservation changes what the network sees, not the loop.
@@ -149,7 +164,7 @@ def paint(
     rule = schedule.until(config)
     ended: list[tuple[int, str]] = []
     h0, w0 = content.shape[-2:]
-    final = im.fit_size(w0, h0, config.size)
+    final_photo = im.resize(net_content, im.fit_size(w0, h0, config.size))  # once, not per snapshot
 
     def finish(x: torch.Tensor) -> torch.Tensor:
         """The picture a run stopping now delivers: output size, colours, mask composite.
@@ -158,7 +173,7 @@ def paint(
         snapshot is exactly what stopping at that step would give.
         """
         # The draft preset stops below the output size: enlarge it the same way as between scales.
-        out = grow(x.float().cpu(), im.resize(net_content, final))
+        out = grow(x.float().cpu(), final_photo)
         out = color.finish(config.preserve_colors, out, content)
         return _keep_photo_outside(out, content, masks) if masks else out
 
@@ -173,15 +188,8 @@ def paint(
         s = [im.resize(p, fit_for_network(p.shape[-1], p.shape[-2], style_long)).to(dev)
              for p in net_styles]
         m = [im.resize(mask, size).to(dev)[:, :1] for mask in masks] if masks else None
-        tile = tiles.tile_for(config.tile_size, *size)
-        kind = functools.partial(tiles.TiledObjective, tile=tile) if tile else Objective
-        objective = kind(
-            net, c, s,
-            content_layers=config.content_layers, style_layers=config.style_layers,
-            layer_weights=style_layer_weights(config.layer_weights, config.style_layers),
-            blend=blend, content_weight=config.content_weight, style_weight=config.style_weight,
-            tv_weight=config.tv_weight, bf16=bf16, masks=m, palette_weight=config.palette_weight,
-        )
+        objective = build_objective(net, config, c, s, bf16=bf16, masks=m,
+                                    tile=tiles.tile_for(config.tile_size, *size))
         start = _initial(config, c, init_image, gen) if x is None else grow(x.to(dev), c)
         if result is not None and x is not None:
             warm = carry_history(result.history, (x.shape[-2], x.shape[-1]), size)

@@ -31,7 +31,7 @@ from .. import color, device as devices, image as im, pipeline
 from ..config import StyleConfig
 from ..events import Cancel, returns
 from ..loop import optimise
-from ..objective import Objective, style_layer_weights
+from ..objective import Objective
 from . import flow as flows
 from .config import VideoConfig
 from .temporal import Target, TemporalObjective, long_term_weights
@@ -135,13 +135,7 @@ class Painter:
             s = [im.resize(p, pipeline.fit_for_network(p.shape[-1], p.shape[-2], long)).to(self.dev)
                  for p in self.styles]
             m = [x.to(self.dev) for x in self.masks] if self.masks else None
-            self._base = Objective(
-                self.net, net_c.to(self.dev), s, content_layers=cfg.content_layers,
-                style_layers=cfg.style_layers,
-                layer_weights=style_layer_weights(cfg.layer_weights, cfg.style_layers),
-                blend=list(cfg.style_weights) or [1.0] * len(s), content_weight=cfg.content_weight,
-                style_weight=cfg.style_weight, tv_weight=cfg.tv_weight, palette_weight=cfg.palette_weight,
-                bf16=self.bf16, masks=m)
+            self._base = pipeline.build_objective(self.net, cfg, net_c.to(self.dev), s, bf16=self.bf16, masks=m)
             return self._base
         return self._base.for_content(net_c.to(self.dev), cfg.content_weight)
 
