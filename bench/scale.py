@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -52,14 +53,22 @@ def jobs(size: int, steps: int, pictures: int, out: Path) -> list[batch.Job]:
             for i in range(pictures)]
 
 
-def measure(engine, todo: list[batch.Job]) -> dict:
+def measure(engine, todo: list[batch.Job], kill_after: float | None = None) -> dict:
+    """Paint ``todo``; with ``kill_after`` (seconds), SIGKILL the process of the worker that
+    finished first that long after its first picture, while it paints its next one."""
     for job in todo:
         job.output.unlink(missing_ok=True)
     seconds: list[float] = []
+    killed: list[str] = []
 
     def on_event(event) -> None:
         if isinstance(event, batch_run.JobDone):
             seconds.append(event.seconds)
+            if kill_after is not None and not killed:
+                number = engine.names.index(event.worker)
+                time.sleep(kill_after)
+                os.kill(engine.pids[number], signal.SIGKILL)
+                killed.append(event.worker)
         elif isinstance(event, batch_run.JobFailed):
             raise SystemExit(f"a job failed: {event.error}")
 
@@ -68,7 +77,29 @@ def measure(engine, todo: list[batch.Job]) -> dict:
     wall = time.perf_counter() - start
     assert summary.done == len(todo)
     return {"wall": wall, "per_min": 60 * len(todo) / wall, "job_s": statistics.median(seconds),
-            "workers": len(summary.per_worker)}
+            "job_sum": sum(seconds), "workers": len(summary.per_worker)}
+
+
+def overhead(rounds: int = 3, pictures: int = 16) -> dict:
+    """Ray's own cost per picture, measured where painting costs almost nothing: ``pictures``
+    tiny jobs (32 px, 1 step) in process and on one local 1-CPU Ray worker, medians of
+    ``rounds``. What remains is the bytes' trip, scheduling, the result's trip back and the
+    driver's write (the driver writes in both)."""
+    from impasto.ray_engine import RayEngine
+
+    tmp = Path(tempfile.mkdtemp(prefix="impasto-overhead-"))
+    todo = jobs(32, 1, pictures, tmp)
+    torch.set_num_threads(1)
+    local = batch_run.LocalEngine(warm=StyleConfig(size=32))
+    measure(local, todo)  # warm up
+    here = statistics.median(measure(local, todo)["wall"] for _ in range(rounds)) / pictures
+    local.close()
+    torch.set_num_threads(os.cpu_count() or 1)
+    engine = RayEngine(None, workers=1, cpus_per_worker=1, warm=StyleConfig(size=32))
+    measure(engine, todo)
+    there = statistics.median(measure(engine, todo)["wall"] for _ in range(rounds)) / pictures
+    engine.close()
+    return {"in_process": here, "ray": there, "overhead": there - here}
 
 
 def run_all(args: argparse.Namespace) -> list[dict]:
@@ -112,6 +143,13 @@ def run_all(args: argparse.Namespace) -> list[dict]:
                 for size in args.sizes:
                     add("2-node loopback cluster", workers, size,
                         measure(engine, jobs(size, args.steps, args.pictures, tmp)))
+                if workers == 2:
+                    # A worker killed halfway through a picture: what does it cost?
+                    size = min(args.sizes)
+                    clean = next(r for r in rows if r["where"] == "2-node loopback cluster"
+                                 and r["workers"] == 2 and r["size"] == size)
+                    add("2-node, one worker killed", workers, size,
+                        measure(engine, jobs(size, args.steps, args.pictures, tmp), kill_after=clean["job_s"] / 2))
                 engine.close()
         finally:
             if ray.is_initialized():
@@ -135,11 +173,20 @@ def report(rows: list[dict], args: argparse.Namespace, command: str) -> str:
                          and r["size"] == size), None)
 
         base = get("in process", 1)
-        one_local, two_cluster, one_cluster = get("local Ray", 1), get("2-node", 2), get("2-node", 1)
+        one_local = get("local Ray", 1)
+        one_cluster, two_cluster = get("2-node loopback", 1), get("2-node loopback", 2)
+        killed = get("2-node, one worker killed", 2)
+        if killed and two_cluster:
+            lines.append(f"- {size} px: a worker killed halfway through a picture cost "
+                         f"{killed['wall'] - two_cluster['wall']:+.1f} s of wall time (one picture takes "
+                         f"{two_cluster['job_s']:.1f} s in a worker; target: at most that)")
         if base and one_local:
-            overhead = one_local["wall"] / args.pictures - base["wall"] / args.pictures
-            lines.append(f"- {size} px: Ray's overhead {overhead:+.2f} s a picture (1-CPU worker vs the "
-                         f"same job in process, {base['wall'] / args.pictures:.2f} s a picture)")
+            apart = one_local["wall"] / args.pictures - base["wall"] / args.pictures
+            inside = one_local["wall"] / args.pictures - one_local["job_sum"] / args.pictures
+            lines.append(f"- {size} px: one 1-CPU Ray worker vs the same jobs in process: {apart:+.2f} s a "
+                         f"picture ({base['wall'] / args.pictures:.2f} s a picture in process; two runs, so "
+                         f"painting's own variation is in it); its wall time minus its workers' painting "
+                         f"time: {inside:+.2f} s a picture")
         if one_cluster and two_cluster:
             lines.append(f"- {size} px: two nodes paint {two_cluster['per_min'] / one_cluster['per_min']:.2f}x "
                          "the pictures per minute of one (target: >= 1.7x)")
@@ -168,9 +215,22 @@ def main() -> None:
     parser.add_argument("--ray", nargs="*", default=["local", "cluster"], choices=["local", "cluster"])
     parser.add_argument("--gpu-seconds", type=float, default=0.0,
                         help="seconds a picture on one GPU, for the N-GPU-node estimate")
+    parser.add_argument("--overhead-only", action="store_true",
+                        help="only Ray's own overhead per picture, on tiny jobs (about a minute)")
     parser.add_argument("--write", action="store_true", help="append the table to bench/RESULTS.md")
     args = parser.parse_args()
     command = "python bench/scale.py " + " ".join(sys.argv[1:])
+    if args.overhead_only:
+        o = overhead()
+        text = (f"- Ray's own overhead ({datetime.date.today()}, {machine.cpu_kind()}; `{command.strip()}`): "
+                f"16 tiny jobs (32 px, 1 step), medians of 3 rounds: {o['in_process']:.3f} s a picture in "
+                f"process, {o['ray']:.3f} s on one local 1-CPU Ray worker: {o['overhead']:+.3f} s a picture "
+                "(target: < 0.5 s)\n")
+        print(text)
+        if args.write:
+            with open(ROOT / "bench/RESULTS.md", "a", encoding="utf-8") as fh:
+                fh.write(text)
+        return
     text = report(run_all(args), args, command.strip())
     print("\n" + text)
     if args.write:

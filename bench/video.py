@@ -123,6 +123,9 @@ def chunk_bench(args: argparse.Namespace, options: dict, base: dict) -> list[str
                 strip = np.concatenate([vio.as_array(p) for p in painted], 1)
                 Image.fromarray(strip).save(Path(args.strips) / f"{len(lines) - 2}.png")
 
+        if args.only_default:  # a quick look while tuning: the default, in this process
+            row("chunks: chained + pull (default), in this process", {"chunk_frames": k})
+            return lines
         row(f"in order, in this process ({torch.get_num_threads()} threads)", {})
         for chained, pull, name in ((False, False, "chunks: keyframes alone, no pull"),
                                     (True, False, "chunks: keyframes chained, no pull"),
@@ -153,6 +156,8 @@ def main() -> None:
     parser.add_argument("--chunks", action="store_true",
                         help="chunked painting: seam vs inside flicker, 1 vs 2 workers")
     parser.add_argument("--chunk-frames", type=int, default=8, help="with --chunks: frames a chunk")
+    parser.add_argument("--only-default", action="store_true",
+                        help="with --chunks: only the default chunked painting, in this process (for tuning)")
     parser.add_argument("--strips", default=None, help="with --chunks: write each variant's frames side by side here")
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
