@@ -84,15 +84,18 @@ def paint_clip(clip: Path, options: dict, video: dict, work: Path) -> tuple[list
     return [final[i] for i in sorted(final)], wall / len(final)
 
 
-def seam_and_inside(painted: list[torch.Tensor], frames: list[np.ndarray], chunk: int) -> tuple[float, float]:
+def seam_and_inside(painted: list[torch.Tensor], frames: list[np.ndarray], chunk: int) -> tuple[float, float, float]:
+    """Mean flicker of the pairs across a seam (t - 1 | keyframe t), of all other pairs, and of the
+    pairs just after a keyframe (counted inside, shown apart: a keyframe can jump on either side)."""
     from impasto.video import chunks
 
     pairs = {t: temporal.flicker([painted[t - 1], painted[t]], [frames[t - 1], frames[t]])
              for t in range(1, len(frames))}
     seams = set(chunks.seams(len(frames), chunk))
     seam = [v for t, v in pairs.items() if t in seams]
+    after = [v for t, v in pairs.items() if t - 1 in seams]
     inside = [v for t, v in pairs.items() if t not in seams]
-    return sum(seam) / max(len(seam), 1), sum(inside) / max(len(inside), 1)
+    return sum(seam) / max(len(seam), 1), sum(inside) / max(len(inside), 1), sum(after) / max(len(after), 1)
 
 
 def chunk_bench(args: argparse.Namespace, options: dict, base: dict) -> list[str]:
@@ -105,8 +108,8 @@ def chunk_bench(args: argparse.Namespace, options: dict, base: dict) -> list[str
     from impasto.video import chunks
 
     k, cpus = args.chunk_frames, os.cpu_count() or 1
-    lines = ["| variant | seam flicker | inside flicker | seam / inside | all pairs | s/frame |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| variant | seam flicker | inside flicker | seam / inside | just after a seam | all pairs | s/frame |",
+             "|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         clip = synthetic(Path(tmp) / "synthetic", args.frames, args.size)
         frames = vio.read(clip, vapi.even_fit(args.size), end=args.frames).frames
@@ -115,8 +118,8 @@ def chunk_bench(args: argparse.Namespace, options: dict, base: dict) -> list[str
 
         def row(name: str, video: dict) -> None:
             painted, spf = paint_clip(clip, options, {**base, **video, "end": args.frames}, work)
-            seam, inside = seam_and_inside(painted, frames, k)
-            lines.append(f"| {name} | {seam:.1f} | {inside:.1f} | {seam / max(inside, 1e-9):.2f} | "
+            seam, inside, after = seam_and_inside(painted, frames, k)
+            lines.append(f"| {name} | {seam:.1f} | {inside:.1f} | {seam / max(inside, 1e-9):.2f} | {after:.1f} | "
                          f"{temporal.flicker(painted, frames):.1f} | {spf:.2f} |")
             print(lines[-1], file=sys.stderr, flush=True)  # as it goes: the whole table takes a while
             if args.strips:
@@ -127,12 +130,15 @@ def chunk_bench(args: argparse.Namespace, options: dict, base: dict) -> list[str
             row("chunks: chained + pull (default), in this process", {"chunk_frames": k})
             return lines
         row(f"in order, in this process ({torch.get_num_threads()} threads)", {})
-        for chained, pull, name in ((False, False, "chunks: keyframes alone, no pull"),
-                                    (True, False, "chunks: keyframes chained, no pull"),
-                                    (True, True, "chunks: chained + pull (default), in this process")):
-            chunks.CHAINED, chunks.PULL = chained, pull
+        variants = [(True, True, False, "chunks: chained + pull, seams not smoothed"),
+                    (True, True, True, "chunks: chained + pull + seams smoothed (default), in this process")]
+        if args.ablations:
+            variants[:0] = [(False, False, False, "chunks: keyframes alone, no pull, not smoothed"),
+                            (True, False, False, "chunks: keyframes chained, no pull, not smoothed")]
+        for chained, pull, smooth, name in variants:
+            chunks.CHAINED, chunks.PULL, chunks.SMOOTH = chained, pull, smooth
             row(name, {"chunk_frames": k})
-        chunks.CHAINED = chunks.PULL = True
+        chunks.CHAINED = chunks.PULL = chunks.SMOOTH = True
         ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": {"PYTHONPATH": _our_path()}})
         try:
@@ -156,6 +162,8 @@ def main() -> None:
     parser.add_argument("--chunks", action="store_true",
                         help="chunked painting: seam vs inside flicker, 1 vs 2 workers")
     parser.add_argument("--chunk-frames", type=int, default=8, help="with --chunks: frames a chunk")
+    parser.add_argument("--ablations", action="store_true",
+                        help="with --chunks: also keyframes painted alone, and chunks without the pull")
     parser.add_argument("--only-default", action="store_true",
                         help="with --chunks: only the default chunked painting, in this process (for tuning)")
     parser.add_argument("--strips", default=None, help="with --chunks: write each variant's frames side by side here")

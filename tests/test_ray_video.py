@@ -84,11 +84,11 @@ def test_the_command_paints_every_frame_on_two_workers_with_no_visible_seam(loca
 def test_a_worker_killed_mid_chunk_costs_a_retry_and_every_frame_is_written_once(local_ray, clip, tmp_path,
                                                                                monkeypatch):
     source, _ = clip
-    saves: Counter[int] = Counter()
+    saves: Counter[tuple[int, int]] = Counter()
     real_save = works.WorkFolder.save
 
     def counting_save(self, pass_, index, x, out):
-        saves[index] += 1
+        saves[pass_, index] += 1
         return real_save(self, pass_, index, x, out)
 
     monkeypatch.setattr(works.WorkFolder, "save", counting_save)
@@ -114,8 +114,10 @@ def test_a_worker_killed_mid_chunk_costs_a_retry_and_every_frame_is_written_once
         finished.set()
         killer.join()
     assert killed, "no chunk was seen in flight"
-    assert (result.stopped, result.written, result.painted) == (None, N, N)
-    assert sorted(saves) == list(range(N)) and set(saves.values()) == {1}
+    seams = chunks.seams(N, K)  # keyframes 4 and 8, smoothed once all frames are painted
+    assert (result.stopped, result.written, result.painted) == (None, N, N + len(seams))
+    assert sorted(saves) == [(1, t) for t in range(N)] + [(chunks.SEAM_PASS, t) for t in seams]
+    assert set(saves.values()) == {1}
     assert len(list((tmp_path / "out").glob("frame_*.png"))) == N
 
 
@@ -138,8 +140,9 @@ def test_a_cancelled_chunked_run_resumes_with_the_missing_frames_only(local_ray,
     events: list = []
     second = impasto.stylize_video(source, STYLE, out, engine=engine(), callback=events.append, overwrite=False,
                                    **TINY)
-    assert (second.stopped, second.written, second.painted) == (None, N, N - first.painted)
+    seams = chunks.seams(N, K)
+    assert (second.stopped, second.written, second.painted) == (None, N, N + len(seams) - first.painted)
     progress = [e for e in events if isinstance(e, impasto.FrameProgress)]
-    assert sorted(e.index for e in progress) == list(range(N))
+    assert sorted(e.index for e in progress) == sorted([*range(N), *seams])
     assert sum(e.resumed for e in progress) == first.painted
     assert impasto.video.io.read_recipe(out)["frames_done"] == N

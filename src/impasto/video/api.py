@@ -187,7 +187,7 @@ def stylize_video(
                          callback=callback, cancel=cancel).run()
     finished = []
     for i in range(n):
-        frame = work.latest(i, video.passes)
+        frame = work.latest(i, chunks.SEAM_PASS if video.chunk_frames else video.passes)
         if frame is None:
             break
         finished.append(frame)

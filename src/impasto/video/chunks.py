@@ -11,13 +11,18 @@
   leans the same way.
 * A chunk needs only its two anchors: it is painted as soon as they exist,
   while the anchor chain runs ahead on another worker.
+* Once every frame is painted, each later anchor is painted once more (a "seam"
+  task, kept as pass 2 in the work folder) from its first picture toward both
+  painted neighbours warped into it. An anchor is a separate optimisation, so its
+  fine texture is its own: however hard a chunk is pulled toward it, the pair into
+  it (or out of it) jumps. Smoothed, it sits between its neighbours like any frame.
 
-Measured on tiny synthetic clips (``bench/video.py --chunks``, 48 px pan and
-zoom, chunks of 4, 4 steps a frame): seam / inside flicker 47x with keyframes
-painted alone and no pull, 5.9x chained without the pull, 1.7x chained with it
-(0.6x on the tests' 64 px pan, 6 steps a frame). Workers get frames as arrays and anchors as tensors and return
-painted frames; the driver (:func:`paint`) keeps the work folder, so a rerun
-continues. No Ray here: an engine is passed in (:class:`LocalEngine` paints
+Measured on a synthetic 256 px pan and zoom (``bench/video.py --chunks``, chunks
+of 8, 25 frames, default steps): seam / inside flicker 1.87x chained and pulled,
+1.64x with anchors given 3x a frame's steps, 0.80x with the seams smoothed too
+(RESULTS.md has the table). Workers get frames as arrays and anchors as tensors
+and return painted frames; the driver (:func:`paint`) keeps the work folder, so a
+rerun continues. No Ray here: an engine is passed in (:class:`LocalEngine` paints
 in this process; :mod:`impasto.ray_video` on Ray).
 """
 
@@ -44,9 +49,18 @@ from .work import WorkFolder
 DEFAULT_CHUNK_FRAMES = 12
 #: The right anchor's weight is u / (1 - u), capped here (a chunk of 33 frames reaches it).
 MAX_PULL = 32.0
-#: The design's two halves, switchable only to measure what each brings (bench/video.py --chunks):
-#: keyframes painted from the previous one (else each alone, as a still), and the pull to the right one.
-CHAINED, PULL = True, True
+#: The design's three parts, switchable only to measure what each brings (bench/video.py --chunks):
+#: keyframes painted from the previous one (else each alone, as a still), the pull to the right
+#: one, and the seams smoothed once both sides are painted.
+CHAINED, PULL, SMOOTH = True, True, True
+#: A keyframe is painted from the one a chunk before it, so a chunk's worth of newly seen picture
+#: starts from the fill, not from frames painted one after another; it gets this many times a
+#: frame's steps so it arrives as settled as its neighbours (else the pairs on both sides of it
+#: flicker: measured 1.9x the inside at 256 px with chunks of 8 and the same steps).
+ANCHOR_STEPS = 3
+#: Where a keyframe smoothed into its neighbours is kept in the work folder (the clip is
+#: assembled from the latest pass of each frame).
+SEAM_PASS = 2
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,11 @@ class Done:
 
 
 def pull_weight(t: int, ramp_from: int, right: int) -> float:
+    """The right anchor's weight for frame t (the nearest painted frame weighing 1): the
+    minimiser of the temporal terms lies u of the way to the anchor, so the chunk's difference
+    from it is spread evenly over the chunk's pairs. (Pinning the last frame to the anchor,
+    u = 1 there, made the seam worse: 1.74x against 1.64x, 256 px, chunks of 8; a warped copy
+    loses the anchor's fine texture.)"""
     u = (t - ramp_from) / (right - ramp_from)
     return min(MAX_PULL, u / (1 - u))
 
@@ -128,7 +147,9 @@ class ChunkWorker:
         self.store.items = {i: {"x": x} for i, x in task.known.items()}
         done = Done(task.key, [], None, self.name, str(p.dev), p.bf16)
         for t in task.paint:
-            if task.left is None:
+            if task.key.startswith("seam"):
+                x, stopped = self._seam(t, task)
+            elif task.left is None:
                 x, stopped = p.first(t)
             else:
                 near = [t - j for j in video.long_term if task.left <= t - j and self.store.has(1, t - j)]
@@ -137,7 +158,8 @@ class ChunkWorker:
                     d, c = p.pair(t, task.right)
                     weight = pull_weight(t, task.ramp_from, task.right) * torch.from_numpy(c)[None, None]
                     extra.append(Target(flows.warp(self.store.load(1, task.right)["x"], d), weight))
-                x, stopped = p.later(t, 1, near or [task.left], None, video.frame_steps, extra)
+                steps = video.frame_steps * (ANCHOR_STEPS if task.key.startswith("anchor") else 1)
+                x, stopped = p.later(t, 1, near or [task.left], None, steps, extra)
             if x is None:
                 done.stopped = stopped
                 break
@@ -147,6 +169,15 @@ class ChunkWorker:
             done.frames.append((t, x, out))
         return done
 
+
+    def _seam(self, t: int, task: Task) -> tuple[torch.Tensor | None, str | None]:
+        """Keyframe t once both its neighbours are painted: from its first picture toward the
+        frame before it warped (and the frame after it, weighing the same)."""
+        p, extra = self.painter, []
+        if task.right is not None:
+            d, c = p.pair(t, task.right)
+            extra.append(Target(flows.warp(self.store.load(1, task.right)["x"], d), torch.from_numpy(c)[None, None]))
+        return p.later(t, 1, [t - 1], self.store.load(1, t)["x"], self.setup.video.frame_steps, extra)
 
     def _long_flows(self, task: Task) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
         """Flows over more than one frame, composed: each frame to the right anchor, and
@@ -218,6 +249,8 @@ class _Plan:
         self.n = len(frames)
         self.keys = anchors(self.n, chunk_frames)
         self.have = {t for t in range(self.n) if work.has(1, t)}
+        self.seams = self.keys[1:] if SMOOTH else []  # keyframes to smooth once all is painted
+        self.smoothed = {t for t in self.seams if work.has(SEAM_PASS, t)}
         self.sent: set[str] = set()
 
     def _x(self, t: int) -> torch.Tensor:
@@ -228,7 +261,8 @@ class _Plan:
         ends = [i for i in (left, right) if i is not None]
         span = range(min([*ends, *paint]), max([*ends, *paint]) + 1)  # long flows go frame by frame
         return Task(key, tuple(paint), {i: self.frames[i] for i in span},
-                    {i: self._x(i) for i in ends}, left, right, ramp_from)
+                    {i: self._x(i) for i in [*ends, *(t for t in paint if t in self.have)]}, left, right,
+                    ramp_from)
 
     def ready(self) -> list[Task]:
         """Tasks whose ends are painted, anchors first (the chain is the critical path)."""
@@ -255,6 +289,12 @@ class _Plan:
             todo = [t for t in range(left + 1, stop) if t not in self.have]
             if todo:
                 out.append(self._task(key, todo, left, right, a))
+        if len(self.have) == self.n:  # every frame painted: smooth the seams
+            for a in self.seams:
+                key = f"seam {a}"
+                if a not in self.smoothed and key not in self.sent:
+                    right = a + 1 if a + 1 < self.n else None
+                    out.append(self._task(key, [a], a - 1, right))
         return out
 
 
@@ -265,21 +305,25 @@ def paint(frames: Sequence[np.ndarray], styles: Sequence[torch.Tensor], config: 
     cancel = cancel or Cancel()
     plan = _Plan(frames, video.chunk_frames or DEFAULT_CHUNK_FRAMES, work)
     n, clock = plan.n, time.perf_counter()
+    total = n + len(plan.seams)  # every frame, then each keyframe after the first smoothed once more
     done, painted = 0, 0
     device, bf16, stopped = "cpu", False, None
 
-    def emit(t: int, resumed: bool) -> None:
+    def emit(t: int, pass_: int, resumed: bool) -> None:
         if callback is not None:
-            item = work.load(1, t)
+            item = work.load(pass_, t)
             spent = time.perf_counter() - clock
-            callback(FrameProgress(done, n, t, 1, 1, spent, spent / max(painted, 1), resumed,
+            callback(FrameProgress(done, total, t, 1, 1, spent, spent / max(painted, 1), resumed,
                                    image=returns(item["out"])))
         work.forget(set())
 
     for t in sorted(plan.have):
         done += 1
-        emit(t, True)
-    if len(plan.have) == n:
+        emit(t, 1, True)
+    for t in sorted(plan.smoothed):
+        done += 1
+        emit(t, SEAM_PASS, True)
+    if done == total:
         return ClipResult(done, 0, None, device, bf16, 0.0)
     engine.start(Setup(list(styles), config, video, frames[0], list(masks) if masks else None), cancel)
     try:
@@ -298,16 +342,17 @@ def paint(frames: Sequence[np.ndarray], styles: Sequence[torch.Tensor], config: 
                 plan.sent.discard(result.key)  # resent if it stopped short (its frames so far are kept)
                 device, bf16 = result.device, result.bf16
                 for t, x, out in result.frames:
-                    work.save(1, t, x, out)
-                    plan.have.add(t)
+                    pass_ = SEAM_PASS if result.key.startswith("seam") else 1
+                    work.save(pass_, t, x, out)
+                    (plan.smoothed if pass_ == SEAM_PASS else plan.have).add(t)
                     done, painted = done + 1, painted + 1
-                    emit(t, False)
+                    emit(t, pass_, False)
                 if result.stopped == "failed":
                     raise ImpastoError(f"{result.key} of the clip failed on {result.worker}: {result.error}")
                 stopped = stopped or result.stopped
     finally:
         engine.close()
-    if stopped is None and cancel.is_set() and done < n:
+    if stopped is None and cancel.is_set() and done < total:
         stopped = "cancelled"
     spf = (time.perf_counter() - clock) / max(painted, 1)
     return ClipResult(done, painted, stopped, device, bf16, spf)
