@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine
+from bench import BIN, PAINTING, PHOTO, timed
 from score import Scorer
 
 import impasto
-from bench import BIN, PAINTING, PHOTO, timed
 from impasto import image as im
 from impasto.events import Progress
 

@@ -23,8 +23,7 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
-from impasto import features, losses
-from impasto import image as im
+from impasto import features, image as im, losses
 
 CONTENT = "relu4_2"
 STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")

@@ -43,3 +43,37 @@ def test_the_palette_term_counts_as_style_and_is_off_with_masks(net):
     mask = torch.ones(1, 1, *photo.shape[-2:])
     guided = Objective(net, photo, [painting], palette_weight=1.0, masks=[mask], **SHALLOW)
     assert float(guided.palette(photo)) == 0.0
+
+
+def test_a_networks_paintings_grams_are_computed_once_and_kept_apart_from_other_networks(net):
+    from impasto import objective
+
+    painting = im.to_tensor(small(EXAMPLES / "starry_night.jpg", 48))
+    photo = im.to_tensor(small(EXAMPLES / "tubingen.jpg", 48))
+    calls: list[tuple[int, ...]] = []
+
+    class Counting(torch.nn.Module):  # the same network, counting what it is shown
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, image, layers):
+            calls.append(tuple(image.shape))
+            return self.inner(image, layers)
+
+    OPTIONS = {**SHALLOW, "content_weight": 1.0}  # the photo is shown too
+    counting = Counting(net)
+    first = Objective(counting, photo, [painting], **OPTIONS)
+    shown = len(calls)
+    again = Objective(counting, im.to_tensor(small(EXAMPLES / "the_scream.jpg", 48)), [painting.clone()], **OPTIONS)
+    assert len(calls) == shown + 1  # the new photo only: the painting's Grams came from the cache
+    assert all(torch.equal(first.style_targets[0][k], again.style_targets[0][k]) for k in SHALLOW["style_layers"])
+    other = Objective(counting, photo, [painting.flip(-1)], **OPTIONS)  # another picture: computed
+    assert len(calls) == shown + 3
+    assert not torch.equal(other.style_targets[0]["relu2_1"], first.style_targets[0]["relu2_1"])
+    # Another network never sees them (it may have other weights).
+    elsewhere = Counting(net)
+    before = len(calls)
+    Objective(elsewhere, photo, [painting], **OPTIONS)
+    assert len(calls) == before + 2
+    assert len(objective._GRAMS[counting]) == 2
