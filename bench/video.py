@@ -105,7 +105,7 @@ def chunk_bench(args: argparse.Namespace, options: dict, base: dict) -> list[str
 
     from impasto.ray_engine import _our_path
     from impasto.ray_video import RayVideoEngine
-    from impasto.video import chunks
+    from impasto.video import chunk_worker, chunks
 
     k, cpus = args.chunk_frames, os.cpu_count() or 1
     lines = ["| variant | seam flicker | inside flicker | seam / inside | just after a seam | all pairs | s/frame |",
@@ -136,9 +136,9 @@ def chunk_bench(args: argparse.Namespace, options: dict, base: dict) -> list[str
             variants[:0] = [(False, False, False, "chunks: keyframes alone, no pull, not smoothed"),
                             (True, False, False, "chunks: keyframes chained, no pull, not smoothed")]
         for chained, pull, smooth, name in variants:
-            chunks.CHAINED, chunks.PULL, chunks.SMOOTH = chained, pull, smooth
+            chunks.CHAINED, chunk_worker.PULL, chunks.SMOOTH = chained, pull, smooth
             row(name, {"chunk_frames": k})
-        chunks.CHAINED = chunks.PULL = chunks.SMOOTH = True
+        chunks.CHAINED = chunk_worker.PULL = chunks.SMOOTH = True
         ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": {"PYTHONPATH": _our_path()}})
         try:

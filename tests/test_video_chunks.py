@@ -21,12 +21,6 @@ N, K = 9, 4  # keyframes 0, 4, 8: seams between frames 3|4 and 7|8; frame 8 is t
 OPTIONS = {"size": 64, "steps": 24, "frame_steps": 6, "fill": "local", "chunk_frames": K}
 
 
-def test_pull_weight_spreads_the_way_to_the_right_keyframe_evenly():
-    # The minimiser of the temporal terms is w / (1 + w) = u of the way to the right keyframe.
-    fractions = [w / (1 + w) for w in (chunks.pull_weight(t, 8, 16) for t in range(9, 16))]
-    assert fractions == pytest.approx([k / 8 for k in range(1, 8)])
-
-
 def paint(tmp_path: Path, frames: list[np.ndarray], name: str, events: list | None = None):
     result = impasto.stylize_video(write_folder(tmp_path / "clip", frames), STYLE, tmp_path / f"{name}/",
                                    callback=None if events is None else events.append, **OPTIONS)

@@ -3,7 +3,7 @@
 Imported only when asked for; the video package itself never imports Ray.
 What is painted, and in what order, is :mod:`impasto.video.chunks`'s; this
 module only starts (or joins) Ray, creates one actor per worker holding
-VGG-19 and the paintings' targets (:class:`impasto.video.chunks.ChunkWorker`),
+VGG-19 and the paintings' targets (:class:`impasto.video.chunk_worker.ChunkWorker`),
 and hands each idle worker the next task that is ready. Tasks carry frames as
 arrays and anchors as tensors (no shared filesystem); the driver writes every
 frame. If a worker's process or node dies mid-chunk, Ray restarts the actor
@@ -22,7 +22,7 @@ import torch
 
 from .events import Cancel
 from .ray_engine import TASK_RETRIES, connect, plan_workers, start_actors
-from .video.chunks import ChunkWorker, Done, Setup, Task
+from .video.chunk_worker import ChunkWorker, Done, Setup, Task
 
 WAIT_S = 0.5
 
