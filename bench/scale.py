@@ -145,11 +145,11 @@ def run_all(args: argparse.Namespace) -> list[dict]:
                         measure(engine, jobs(size, args.steps, args.pictures, tmp)))
                 if workers == 2:
                     # A worker killed halfway through a picture: what does it cost?
-                    size = min(args.sizes)
+                    small = min(args.sizes)
                     clean = next(r for r in rows if r["where"] == "2-node loopback cluster"
-                                 and r["workers"] == 2 and r["size"] == size)
-                    add("2-node, one worker killed", workers, size,
-                        measure(engine, jobs(size, args.steps, args.pictures, tmp), kill_after=clean["job_s"] / 2))
+                                 and r["workers"] == 2 and r["size"] == small)
+                    add("2-node, one worker killed", workers, small,
+                        measure(engine, jobs(small, args.steps, args.pictures, tmp), kill_after=clean["job_s"] / 2))
                 engine.close()
         finally:
             if ray.is_initialized():

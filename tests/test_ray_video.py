@@ -21,7 +21,7 @@ import impasto
 from impasto import image as im
 from impasto.cli import main
 from impasto.video import chunks, temporal, work as works
-from video_clips import EXAMPLES, panned, write_folder
+from video_clips import EXAMPLES, pair_flicker, panned, write_folder
 
 STYLE = str(EXAMPLES / "starry_night.jpg")
 N, K = 9, 4  # keyframes 0, 4, 8: seams between frames 3|4 and 7|8
@@ -54,9 +54,9 @@ def engine():
 
 
 def seam_and_inside(painted, frames) -> tuple[float, float]:
-    pairs = [temporal.flicker([painted[t - 1], painted[t]], [frames[t - 1], frames[t]]) for t in range(1, N)]
-    seam = [pairs[t - 1] for t in chunks.seams(N, K)]
-    inside = [pairs[t - 1] for t in range(1, N) if t not in chunks.seams(N, K)]
+    pairs = pair_flicker(painted, frames)
+    seam = [pairs[t] for t in chunks.seams(N, K)]
+    inside = [pairs[t] for t in range(1, N) if t not in chunks.seams(N, K)]
     return sum(seam) / len(seam), sum(inside) / len(inside)
 
 

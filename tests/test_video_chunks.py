@@ -13,8 +13,8 @@ pytest.importorskip("cv2")
 
 import impasto
 from impasto import image as im
-from impasto.video import chunks, temporal, work as works
-from video_clips import EXAMPLES, panned, write_folder
+from impasto.video import chunks, work as works
+from video_clips import EXAMPLES, pair_flicker, panned, write_folder
 
 STYLE = str(EXAMPLES / "starry_night.jpg")
 N, K = 9, 4  # keyframes 0, 4, 8: seams between frames 3|4 and 7|8; frame 8 is the clip's last
@@ -26,11 +26,6 @@ def paint(tmp_path: Path, frames: list[np.ndarray], name: str, events: list | No
                                    callback=None if events is None else events.append, **OPTIONS)
     painted = [im.to_tensor(Image.open(p).convert("RGB")) for p in sorted((tmp_path / name).glob("frame_*.png"))]
     return result, painted
-
-
-def pairs(painted, frames) -> dict[int, float]:
-    """Flicker of each pair (t - 1, t)."""
-    return {t: temporal.flicker([painted[t - 1], painted[t]], [frames[t - 1], frames[t]]) for t in range(1, N)}
 
 
 def test_keyframes_are_smoothed_into_their_painted_neighbours(tmp_path, monkeypatch):
@@ -49,7 +44,7 @@ def test_keyframes_are_smoothed_into_their_painted_neighbours(tmp_path, monkeypa
         assert same == (t not in (4, 8)), t
     # A keyframe painted apart from its chunk jumps on one side or the other (into it, or out of
     # it into the next chunk); smoothed into both neighbours, the two pairs around it settle.
-    before, after = pairs(rough, frames), pairs(smooth, frames)
+    before, after = pair_flicker(rough, frames), pair_flicker(smooth, frames)
     print({t: f"{before[t]:.1f} -> {after[t]:.1f}" for t in before})
     around = [t for a in chunks.seams(N, K) for t in (a, a + 1) if t < N]
     assert sum(after[t] for t in around) < 0.9 * sum(before[t] for t in around)

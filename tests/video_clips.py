@@ -56,3 +56,11 @@ def write_mp4(path: Path, frames: list[np.ndarray], *, pts: list[int] | None = N
             for p in a.encode():
                 box.mux(p)
     return path
+
+
+def pair_flicker(painted: list, frames: list[np.ndarray]) -> dict[int, float]:
+    """Flicker of each frame pair (t - 1, t), by t (impasto.video.temporal.flicker on the pair)."""
+    from impasto.video import temporal
+
+    return {t: temporal.flicker([painted[t - 1], painted[t]], [frames[t - 1], frames[t]])
+            for t in range(1, len(frames))}

@@ -121,9 +121,7 @@ class ChunkWorker:
                 near = [t - j for j in video.long_term if task.left <= t - j and self.store.has(1, t - j)]
                 extra = []
                 if PULL and task.right is not None and t != task.right:
-                    d, c = p.pair(t, task.right)
-                    weight = pull_weight(t, task.ramp_from, task.right) * torch.from_numpy(c)[None, None]
-                    extra.append(Target(flows.warp(self.store.load(1, task.right)["x"], d), weight))
+                    extra.append(self._toward(t, task.right, pull_weight(t, task.ramp_from, task.right)))
                 steps = video.frame_steps * (ANCHOR_STEPS if task.key.startswith("anchor") else 1)
                 x, stopped = p.later(t, 1, near or [task.left], None, steps, extra)
             if x is None:
@@ -135,15 +133,16 @@ class ChunkWorker:
             done.frames.append((t, x, out))
         return done
 
+    def _toward(self, t: int, other: int, weight: float) -> Target:
+        """The painted frame ``other`` warped into frame t, weighted by ``weight`` where the flow is reliable."""
+        d, c = self.painter.pair(t, other)
+        return Target(flows.warp(self.store.load(1, other)["x"], d), weight * torch.from_numpy(c)[None, None])
 
     def _seam(self, t: int, task: Task) -> tuple[torch.Tensor | None, str | None]:
         """Keyframe t once both its neighbours are painted: from its first picture toward the
         frame before it warped (and the frame after it, weighing the same)."""
-        p, extra = self.painter, []
-        if task.right is not None:
-            d, c = p.pair(t, task.right)
-            extra.append(Target(flows.warp(self.store.load(1, task.right)["x"], d), torch.from_numpy(c)[None, None]))
-        return p.later(t, 1, [t - 1], self.store.load(1, t)["x"], self.setup.video.frame_steps, extra)
+        extra = [self._toward(t, task.right, 1.0)] if task.right is not None else []
+        return self.painter.later(t, 1, [t - 1], self.store.load(1, t)["x"], self.setup.video.frame_steps, extra)
 
     def _long_flows(self, task: Task) -> dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]:
         """Flows over more than one frame, composed: each frame to the right anchor, and
