@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from impasto import optim
 from impasto.optim import LBFGS, LBFGS_HISTORY, Adam, carry_history, history_length
 
 
@@ -84,10 +85,13 @@ def test_lbfgs_warm_start_from_earlier_curvature_converges_sooner():
 
 
 def test_lbfgs_history_shrinks_for_large_pictures():
-    assert history_length(3 * 384 * 512) == LBFGS_HISTORY
+    assert history_length(3 * 128 * 96) == LBFGS_HISTORY  # small pictures keep the full history
+    n, per_pair = history_length(3 * 384 * 512), 2 * 4 * 3 * 384 * 512
+    assert optim.LBFGS_MIN_HISTORY <= n < LBFGS_HISTORY and n * per_pair <= optim.LBFGS_SOFT_BYTES
+    assert history_length(3 * 768 * 1024) == optim.LBFGS_MIN_HISTORY  # the soft budget stops at the floor
     n, per_pair = history_length(3 * 3072 * 4096), 2 * 4 * 3 * 3072 * 4096
     assert 5 <= n < LBFGS_HISTORY and n * per_pair <= 2 * 2**30  # 7 pairs of 302 MB
-    assert history_length(3 * 1536 * 2048) < LBFGS_HISTORY
+    assert history_length(3 * 2048 * 2560) < optim.LBFGS_MIN_HISTORY  # 17 pairs of 126 MB
 
 
 def test_lbfgs_keeps_only_pairs_with_positive_curvature():

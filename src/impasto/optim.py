@@ -13,7 +13,15 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+#: Most pairs of curvature history, kept while a picture is small.
 LBFGS_HISTORY = 50
+#: Fewest pairs a picture keeps while it fits the hard budget below.
+LBFGS_MIN_HISTORY = 20
+#: Pairs beyond LBFGS_MIN_HISTORY are kept only within this many bytes: a 512x384 picture
+#: keeps 21 pairs of 4.7 MB. On the four Gatys paintings at 512 px (AVX2 CPU) 20 pairs scored
+#: within 0.7% of 50 either way at equal steps, for both standard and high, and the run's
+#: peak memory fell by ~100 MiB (standard) / ~220 MiB (high) (bench/RESULTS.md, issue 14).
+LBFGS_SOFT_BYTES = 100 << 20
 #: Two vectors the size of the picture per history pair: 4.7 MB a pair at 512x384, 300 MB
 #: at 4096x3072, so larger pictures keep fewer pairs (at least 5) to stay within this budget.
 LBFGS_HISTORY_BYTES = 2 << 30
@@ -23,7 +31,9 @@ Pair = tuple[torch.Tensor, torch.Tensor]
 
 def history_length(numel: int) -> int:
     """L-BFGS pairs to keep for a picture of ``numel`` values."""
-    return max(5, min(LBFGS_HISTORY, LBFGS_HISTORY_BYTES // (2 * 4 * numel)))
+    pair = 2 * 4 * numel
+    wanted = max(LBFGS_MIN_HISTORY, min(LBFGS_HISTORY, LBFGS_SOFT_BYTES // pair))
+    return max(5, min(wanted, LBFGS_HISTORY_BYTES // pair))
 
 
 def carry_history(pairs: list[Pair], old: tuple[int, int], new: tuple[int, int]) -> list[Pair]:
