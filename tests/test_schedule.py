@@ -41,8 +41,10 @@ def test_a_preset_with_a_threshold_stops_on_a_plateau_but_explicit_steps_are_exa
     from impasto import schedule
     from impasto.schedule import until
 
-    # Today's presets run fixed step counts (no threshold: their thresholds await tuning at 512 px).
-    assert all(until(StyleConfig(quality=q)) is None for q in PRESETS)
+    # standard (the default) stops each scale on a plateau; draft and high run their counts.
+    default = until(StyleConfig())
+    assert default is not None and default.threshold == PRESETS["standard"].threshold > 0
+    assert until(StyleConfig(quality="draft")) is None and until(StyleConfig(quality="high")) is None
     tuned = dataclasses.replace(PRESETS["standard"], threshold=0.004)
     monkeypatch.setitem(schedule.PRESETS, "standard", tuned)
     rule = until(StyleConfig())

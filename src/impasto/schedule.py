@@ -40,15 +40,19 @@ class Preset:
         return [self.first] + [self.middle] * (scales - 2) + [self.last]
 
 
-#: Steps per scale as measured on score-vs-time curves at 512 px (bench/RESULTS.md). The
-#: plateau rule (``threshold`` > 0: stop a scale once its loss falls by less than that fraction
-#: a step, the step counts becoming caps) is built and tested but not yet on by default:
-#: thresholds chosen on a 96 px run (standard 0.4% a step, caps 80/30/40) took 170 s at
-#: 512 px on The Scream against 59 s today (AVX2 CPU, 2026-11-30); they need tuning at 512 px.
+#: Caps per scale, and the plateau threshold that ends a scale before its cap. standard's
+#: threshold (1.25% a step) comes from score-vs-time curves of the four Gatys paintings at
+#: 512 px (bench/curves.py, bench/RESULTS.md, AVX2 CPU, 2026-11-30): at the output size a
+#: painting's loss falls by ~2% a step after 20 steps and by ~1% after 30; the fixed 16
+#: steps of before stopped where the Scream and the Shipwreck still gained 3% a step.
+#: The coarse scales keep their counts (their steps are cheap and more of them did not
+#: show in the finished picture: 60 steps at 128 px scored no better than 20).
+#: draft and high keep fixed counts: draft is a preview, and high is the reference the
+#: curves measure standard against.
 PRESETS: dict[str, Preset] = {
     # A recognisable preview in seconds: optimised up to 256 px, then enlarged.
     "draft": Preset(start_size=128, ratio=2.0, first=16, middle=4, last=6, top=256),
-    "standard": Preset(start_size=128, ratio=2.0, first=20, middle=8, last=16),
+    "standard": Preset(start_size=128, ratio=2.0, first=20, middle=8, last=40, threshold=0.0125),
     # Gentler size steps and many more steps at the output size, for prints.
     "high": Preset(start_size=128, ratio=2 ** 0.5, first=60, middle=15, last=50),
 }
