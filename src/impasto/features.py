@@ -8,82 +8,14 @@ scale, mean, std) happens here and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import weights as W
 from .errors import InputError
 
 _CHANNELS = (64, 128, 256, 512, 512)  # output channels of each VGG block
-
-
-class _ReluMaxPool(torch.autograd.Function):
-    """ReLU then 2x2 max pooling, keeping only a 2-bit position per output for backward.
-
-    Why: in VGG-19 each block's last ReLU output (relu1_2, relu2_2, ...) is used by
-    nothing but the pool after it, yet the separate layers keep it (full size) plus
-    torch's int64 pool indices until the backward pass: 129 MB at 512x384, held at the
-    moment a run's memory peaks. ReLU and max commute (max of relu = relu of max), so
-    pooling the convolution's output first and applying the ReLU to the 4x smaller
-    result gives the same values; the gradient goes to each window's maximum where
-    that maximum is positive, as through the two layers. Saved: a uint8 window
-    position and the pooled output (which the next convolution keeps anyway).
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
-        y = F.max_pool2d(x, 2, 2)
-        h, w = y.shape[-2:]
-        channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
-        layout = torch.channels_last if channels_last else torch.contiguous_format
-        # Which of the window's four positions holds its maximum, found by comparing strided
-        # views with it (integer arithmetic on torch's int64 indices cost 70 ms a step at
-        # 512x384). Filled from the last position to the first, so a tie goes to the first,
-        # as in torch's own pooling; the last is what is left when none of the others is.
-        where = torch.full_like(y, 3, dtype=torch.uint8, memory_format=layout)
-        for k in (2, 1, 0):
-            dy, dx = divmod(k, 2)
-            where.masked_fill_(x[..., dy : 2 * h : 2, dx : 2 * w : 2] == y, k)
-        y = y.relu_()
-        ctx.save_for_backward(where, y)
-        ctx.input_shape = x.shape
-        ctx.channels_last = channels_last
-        return y
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        where, y = ctx.saved_tensors
-        n, c, h, w = y.shape
-        grad = grad * (y > 0)  # the ReLU's gradient, at the maximum
-        layout = torch.channels_last if ctx.channels_last else torch.contiguous_format
-        inner = torch.empty((n, c, 2 * h, 2 * w), dtype=grad.dtype, device=grad.device, memory_format=layout)
-        # Windows as their own axes, a free view in either layout: (n, c, h, 2, w, 2) for
-        # NCHW maps, (n, h, 2, w, 2, c) for channels_last ones.
-        if ctx.channels_last:
-            windows = inner.permute(0, 2, 3, 1).view(n, h, 2, w, 2, c)
-            g, at = grad.permute(0, 2, 3, 1), where.permute(0, 2, 3, 1)
-            for k in range(4):
-                windows[:, :, k // 2, :, k % 2, :] = g * (at == k)
-        else:
-            windows = inner.view(n, c, h, 2, w, 2)
-            for k in range(4):
-                windows[:, :, :, k // 2, :, k % 2] = grad * (where == k)
-        if inner.shape == ctx.input_shape:
-            return inner
-        # Odd sizes: the last row/column is outside every window (floor mode) and gets nothing.
-        out = torch.zeros(ctx.input_shape, dtype=grad.dtype, device=grad.device).contiguous(memory_format=layout)
-        out[..., : 2 * h, : 2 * w] = inner
-        return out
-
-
-def relu_max_pool(x: torch.Tensor) -> torch.Tensor:
-    """``max_pool2d(relu(x), 2)`` keeping little for backward (see :class:`_ReluMaxPool`)."""
-    if torch.is_grad_enabled() and x.requires_grad:
-        return _ReluMaxPool.apply(x)
-    return F.max_pool2d(x, 2, 2).relu_()
 
 
 class VGGFeatures(nn.Module):
@@ -111,9 +43,6 @@ class VGGFeatures(nn.Module):
         deepest = max(W.LAYER_NAMES.index(name) for name in layers)
         self.names: tuple[str, ...] = W.LAYER_NAMES[: deepest + 1]
         self.layers = nn.ModuleList(self._make(name, params, pooling) for name in self.names)
-        # ReLUs directly followed by a max pool (each block's last), which forward() folds into it.
-        self._fusable = [pooling == "max" and name.startswith("relu") and i + 1 < len(self.names)
-                         and self.names[i + 1].startswith("pool") for i, name in enumerate(self.names)]
         # The affine part of the input convention, as buffers so .to(device) moves them.
         mean = torch.tensor(convention.mean).view(1, 3, 1, 1)
         std = torch.tensor(convention.std).view(1, 3, 1, 1)
@@ -155,15 +84,8 @@ class VGGFeatures(nn.Module):
         wanted = set(layers)
         out: dict[str, torch.Tensor] = {}
         x = self.preprocess(image)
-        relu_pending = False
-        for i, (name, layer) in enumerate(zip(self.names, self.layers)):
-            if relu_pending:  # this is the max pool after a ReLU left for it
-                x, relu_pending = relu_max_pool(x), False
-            elif self._fusable[i] and name not in wanted:
-                relu_pending = True  # nobody needs this ReLU's full-size output: pool first
-                continue
-            else:
-                x = layer(x)
+        for name, layer in zip(self.names, self.layers):
+            x = layer(x)
             if name in wanted:
                 out[name] = x
                 if len(out) == len(wanted):
