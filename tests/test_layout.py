@@ -30,7 +30,7 @@ LAYERS: list[list[str]] = [
     ["impasto.features"],
     ["impasto.losses"],
     ["impasto.objective"],
-    ["impasto.tiles", "impasto.optim", "impasto.memory"],
+    ["impasto.tiles", "impasto.optim"],
     ["impasto.loop"],
     ["impasto.pipeline"],
     ["impasto.api"],

@@ -39,7 +39,8 @@ class StyleConfig(Options):
 
     size: int = option(512, "long side of the output in px", bounds=(MIN_SIZE, MAX_SIZE))
     steps: Optional[int] = option(
-        None, "total optimisation steps over all scales (default: the quality preset's number)",
+        None, "exact optimisation steps over all scales (default: the quality preset decides; "
+        "standard stops each scale once its loss stops improving)",
     )
     quality: str = option(
         "standard",

@@ -15,7 +15,6 @@ from typing import Any
 
 import torch
 
-from . import memory
 from .events import Cancel, Progress, RunClock, returns
 from .objective import Parts
 from .optim import LBFGS, Adam, history_length
@@ -107,7 +106,6 @@ def optimise(
             # Projected descent: pixels stay in [0, 1], so every image scored is one we
             # could save, and the best one's loss is the loss of the picture we return.
             x.clamp_(0, 1)
-        memory.release(x.shape[-2] * x.shape[-1], x.device.type)
         done += 1
         clock.done += 1
         if not math.isfinite(last["value"]):
