@@ -33,12 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-EXAMPLES = HERE.parent / "src" / "impasto" / "examples"
-PAINTINGS = ("starry_night", "the_scream", "shipwreck_minotaur", "composition_vii")
-
-
-def _value(text: str) -> float | int:
-    return int(text) if text.lstrip("-").isdigit() else float(text)
+from strength import EXAMPLES, PAINTINGS, _value  # noqa: E402  (bench/ is on the path above)
 
 
 def override(specs: list[str]) -> None:
