@@ -54,6 +54,36 @@ def test_lbfgs_first_step_is_a_small_gradient_step():
     assert torch.allclose(x.detach(), torch.full((4,), 0.05))
 
 
+def test_lbfgs_recycles_its_buffers_without_corrupting_the_history():
+    # Once the history is full, each new pair is written into the evicted pair's buffers and
+    # the gradient copies alternate between two: a step allocates no lasting picture-sized
+    # tensor (issue 14's memory aim). The pairs kept must still be the steps taken and the
+    # gradient changes seen, each in its own buffer.
+    a, b, _ = _quadratic()
+    x = torch.zeros(20, requires_grad=True)
+    opt = LBFGS(x, history=3)
+    grads, moves, buffers = [], [], set()
+
+    def closure():
+        x.grad = None
+        loss = 0.5 * x @ a @ x - b @ x
+        loss.backward()
+        grads.append(x.grad.detach().clone())
+        return loss
+
+    for step in range(12):
+        before = x.detach().clone()
+        opt.step(closure)
+        moves.append(x.detach() - before)
+        if step >= 4:
+            buffers.update(t.data_ptr() for s, y, _ in opt.pairs for t in (s, y))
+    assert len(buffers) <= 2 * (3 + 1)  # the history's pairs and one spare, reused
+    # Pair i (of the last three) holds the step before the last gradient and that gradient's change.
+    for k, (s, y, _) in enumerate(reversed(opt.pairs)):
+        assert torch.allclose(s, moves[-2 - k], atol=1e-7)
+        assert torch.allclose(y, grads[-1 - k] - grads[-2 - k], atol=1e-6)
+
+
 def test_adam_lowers_the_error():
     assert _run(Adam, 300, lr=0.05) < 0.5
 

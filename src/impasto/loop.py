@@ -75,7 +75,8 @@ def optimise(
         return loss
 
     def closure() -> torch.Tensor:
-        x.grad = None
+        if x.grad is not None:
+            x.grad.zero_()  # backward adds into it: no fresh picture-sized block each step
         loss = evaluate()
         if math.isfinite(last["value"]):
             loss.backward()

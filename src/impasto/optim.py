@@ -78,6 +78,13 @@ class LBFGS:
         self.prev_grad: torch.Tensor | None = None
         self.prev_step: torch.Tensor | None = None
         self.h_diag: torch.Tensor | float = 1.0
+        # Buffers reused from step to step: the pair a full history evicts holds the next
+        # pair, and the gradient copies alternate between two. A step then allocates no
+        # picture-sized tensor that outlives it. Fresh ones each step left long-lived
+        # 2-5 MB blocks between the freed activations, and glibc's heap grew ~200 MiB over
+        # a 512 px scale with the live tensors unchanged (issue 14's memory aim).
+        self._spare: Pair | None = None
+        self._grad_buffer: torch.Tensor | None = None
 
     def history(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The curvature pairs (s, y), oldest first, to warm-start a run at another size."""
@@ -96,27 +103,43 @@ class LBFGS:
         """Keep the pair (step, gradient change) if it shows positive curvature."""
         ys = y @ s
         if float(ys) > 1e-10:  # the one wait for the device per step
+            if len(self.pairs) == self.pairs.maxlen:
+                self._spare = self.pairs[0][:2]  # evicted by the append: its buffers hold the next pair
             self.pairs.append((s, y, 1.0 / ys))
             self.h_diag = ys / (y @ y)
+        else:
+            self._spare = (s, y)
+
+    def _new_pair(self, g: torch.Tensor) -> Pair:
+        """The pair (last step, change of gradient), written into recycled buffers when there are some."""
+        assert self.prev_step is not None and self.prev_grad is not None
+        if self._spare is None:
+            return self.prev_step.clone(), g - self.prev_grad
+        s, y = self._spare
+        self._spare = None
+        s.copy_(self.prev_step)
+        torch.sub(g, self.prev_grad, out=y)
+        return s, y
 
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:
         loss = closure()
         assert self.x.grad is not None, "the closure must compute x's gradient"
-        g = self.x.grad.detach().reshape(-1).clone()
+        grad = self.x.grad.detach().reshape(-1)
+        g = grad.clone() if self._grad_buffer is None else self._grad_buffer.copy_(grad)
+        self._grad_buffer = self.prev_grad  # free again once this step has used it
         if self.prev_step is not None or self.pairs:  # earlier steps, or pairs from warm()
             if self.prev_step is not None:  # set together with prev_grad
-                assert self.prev_grad is not None
                 # s is the step proposed, not the displacement left after the caller's clamping:
                 # the clamped displacement can make s.y tiny and the next step explode
                 # (seen at 512 px), while the proposed step keeps the curvature estimate sane.
-                self._remember(self.prev_step, g - self.prev_grad)
+                self._remember(*self._new_pair(g))
             t = self.lr
         else:
             # No curvature yet: a plain gradient step that moves the most-changed pixel by
             # first_move. (The classic min(1, 1/|g|_1) step is ~1e-6 px on a large image:
             # a wasted evaluation at every scale, and fine scales get only a few.)
             t = self.first_move / max(float(g.abs().max()), 1e-12) * self.lr
-        step = t * self._direction(g)
+        step = self._direction(g, out=self.prev_step).mul_(t)  # the last step is kept in the pair now
         # A trust region in pixel units: with one pair of curvature history the quasi-Newton
         # step can overshoot wildly (no line search); no good step moves a pixel by > 0.25.
         step.mul_((self.max_move / step.abs().max().clamp_min(1e-12)).clamp(max=1.0))
@@ -125,10 +148,10 @@ class LBFGS:
         self.prev_grad, self.prev_step = g, step
         return loss
 
-    def _direction(self, g: torch.Tensor) -> torch.Tensor:
+    def _direction(self, g: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         # Scalars stay 0-dim tensors: on a GPU, float() here would wait for the device
         # twice per history pair (about 100 waits a step with the default history).
-        q = -g
+        q = torch.neg(g) if out is None else torch.neg(g, out=out)
         alphas = []
         for s, y, rho in reversed(self.pairs):
             a = rho * (s @ q)
