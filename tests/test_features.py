@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -68,3 +70,60 @@ def test_deeper_layer_than_cut_is_an_error():
     net = features.build("vgg19-caffe", ["relu1_1"])
     with pytest.raises(InputError, match="beyond"):
         net(torch.rand(1, 3, 16, 16), ["relu2_1"])
+
+
+def _unfused(net, image, layers):
+    """The same network run layer by layer, as torch's own ReLU and MaxPool2d."""
+    x, out = net.preprocess(image), {}
+    for name, layer in zip(net.names, net.layers):
+        x = torch.nn.functional.max_pool2d(x, 2, 2) if name.startswith("pool") else layer(x)
+        if name in layers:
+            out[name] = x
+    return out
+
+
+@pytest.mark.parametrize("bf16", [False, True])
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("size", [(32, 48), (34, 42)])  # the second has odd sizes after two pools
+def test_relu_folded_into_the_max_pool_gives_the_layers_values_and_gradient(net, channels_last, size, bf16):
+    # The ReLU before each pool is applied after pooling: the features and the
+    # image's gradient must be those of the two layers.
+    layers = ("relu1_1", "relu2_1", "relu3_1", "relu4_2")
+    gen = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, *size, generator=gen)
+    weight = {k: torch.randn(1, generator=gen) for k in layers}
+    model = copy.deepcopy(net).to(memory_format=torch.channels_last) if channels_last else net
+    grads, feats = [], []
+    for run in (model, lambda x, ls: _unfused(model, x, ls)):
+        x = image.clone().requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):  # emulated on AVX2 CPUs
+            f = run(x, layers)
+        sum(weight[k] * f[k].float().pow(2).mean() for k in layers).backward()
+        grads.append(x.grad)
+        feats.append(f)
+    tol = dict(rtol=2e-2, atol=1e-2) if bf16 else dict(rtol=1e-5, atol=1e-5)
+    for k in layers:
+        assert feats[0][k].dtype == feats[1][k].dtype
+        torch.testing.assert_close(feats[0][k], feats[1][k], **tol)
+    # Same values, same pooling indices: the gradients agree up to summation order.
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-4, atol=1e-9)
+    assert grads[0].abs().sum() > 0
+
+
+def test_a_relu_asked_for_is_not_folded(net):
+    # relu1_2 feeds only the pool, unless a caller asks for it: then it is the ReLU's own output.
+    x = torch.rand(1, 3, 32, 32)
+    out = net(x, ["relu1_2", "pool1"])
+    ref = _unfused(net, x, ["relu1_2", "pool1"])
+    assert out["relu1_2"].shape == (1, 64, 32, 32) and (out["relu1_2"] >= 0).all()
+    torch.testing.assert_close(out["relu1_2"], ref["relu1_2"])
+    torch.testing.assert_close(out["pool1"], ref["pool1"])
+
+
+def test_folded_pool_keeps_no_full_size_tensor_for_backward():
+    # What the fold saves for backward: the pooled output and torch's indices, both pooled-size.
+    x = torch.rand(1, 4, 8, 8, requires_grad=True)
+    y = features.max_pool_relu(x * 1.0)
+    saved = y.grad_fn.saved_tensors
+    assert {t.dtype for t in saved} == {torch.int32, torch.float32}
+    assert all(t.shape == (1, 4, 4, 4) for t in saved)
