@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from impasto import losses
@@ -86,3 +87,25 @@ def test_sliced_wasserstein_pulls_colours_towards_the_target():
     assert float(loss.detach()) > 0
     loss.backward()
     assert dark.grad is not None and bool((dark.grad < 0).all())  # descent makes every pixel brighter
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_gram_gradient_is_that_of_the_plain_product(channels_last):
+    # gram_sum's one-product backward, X (G + G^T), must give autograd's gradient of X^T X
+    # for any upstream gradient, symmetric or not, in either layout.
+    gen = torch.Generator().manual_seed(0)
+    f = torch.randn(2, 5, 6, 7, generator=gen)
+    if channels_last:
+        f = f.contiguous(memory_format=torch.channels_last)
+    upstream = torch.randn(2, 5, 5, generator=gen)
+    grads = []
+    def plain(x):
+        return torch.bmm(x.reshape(2, 5, 42), x.reshape(2, 5, 42).transpose(1, 2))
+
+    for product in (lambda x: losses.gram_sum(x)[0], plain):
+        x = f.clone().requires_grad_(True)
+        g = product(x)
+        (g * upstream).sum().backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(losses.gram_sum(f)[0], plain(f))
+    torch.testing.assert_close(grads[0], grads[1])

@@ -18,9 +18,30 @@ Departures from the paper, and why:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import cast
+from typing import Any, cast
 
 import torch
+
+
+class _SelfProduct(torch.autograd.Function):
+    """``X^T X`` for a batch of positions x channels matrices, with a one-product backward.
+
+    Why not ``torch.bmm(X^T, X)``: autograd sees two inputs and computes two
+    gradients the size of the feature map, then adds them, while ``d(X^T X) = X (G + G^T)``
+    is one product. At relu1_1 of a 512x384 picture that is 100 MB less at the start of
+    the backward pass, when every saved activation is still held (the moment a run's
+    memory peaks), and one product fewer per step.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, flat: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(flat)
+        return torch.bmm(flat.transpose(1, 2), flat)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (flat,) = ctx.saved_tensors
+        return torch.bmm(flat, grad + grad.transpose(1, 2))
 
 
 def gram_sum(
@@ -40,7 +61,7 @@ def gram_sum(
     else:
         flat = features.reshape(n, c, h * w).transpose(1, 2)
     if mask is None:
-        return torch.bmm(flat.transpose(1, 2), flat), float(h * w)
+        return _SelfProduct.apply(flat), float(h * w)
     m = mask.reshape(n, h * w, 1).float()
     return torch.bmm((flat * m).transpose(1, 2), flat), m.sum()
 
