@@ -28,12 +28,12 @@ class _MaxPoolRelu(torch.autograd.Function):
     full-size map for backward, and the pool its int64 indices: 141 MB at 512x384, held
     when a run's memory peaks; 24 MB (int32 indices) here. ReLU and max commute (max of
     relu = relu of max), so pooling the convolution's output and applying the ReLU to
-    the 4x smaller result gives the same values; the gradient
-    goes to each window's maximum where that maximum is positive, as through the two
-    layers. Pooling and unpooling are torch's own kernels, so nothing is slower: the
-    ReLU and its gradient even run on a quarter of the values. (A first fold that kept a
-    uint8 window position instead of the indices saved 18 MB more but its own passes
-    made a 512 px step 6-15% slower.)
+    the 4x smaller result gives the same values; the gradient goes to each window's
+    maximum where that maximum is positive, as through the two layers. Pooling and
+    unpooling are torch's own kernels, so nothing is slower: the ReLU and its gradient
+    even run on a quarter of the values. (A first fold that kept a uint8 window position
+    instead of the indices saved 18 MB more but its own passes made a 512 px step 6-15%
+    slower.)
     """
 
     @staticmethod
@@ -42,7 +42,9 @@ class _MaxPoolRelu(torch.autograd.Function):
         y = y.relu_()
         # Positions within a map fit in int32 (2^31 positions: 46k px square): half the bytes.
         ctx.save_for_backward(y, indices.to(torch.int32) if x.shape[-2] * x.shape[-1] < 2**31 else indices)
-        ctx.shape, ctx.channels_last = x.shape, _channels_last(x)
+        ctx.shape = x.shape
+        channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        ctx.layout = torch.channels_last if channels_last else torch.contiguous_format
         return y
 
     @staticmethod
@@ -51,14 +53,9 @@ class _MaxPoolRelu(torch.autograd.Function):
         grad = grad * (y > 0)  # the ReLU's gradient, at each window's maximum
         # torch's unpooling reads only the indices and the input's size and layout; an
         # uninitialised stand-in for the input is never written, so it costs no memory.
-        layout = torch.channels_last if ctx.channels_last else torch.contiguous_format
-        stand_in = torch.empty(ctx.shape, dtype=grad.dtype, device=grad.device, memory_format=layout)
+        stand_in = torch.empty(ctx.shape, dtype=grad.dtype, device=grad.device, memory_format=ctx.layout)
         return torch.ops.aten.max_pool2d_with_indices_backward(
             grad, stand_in, [2, 2], [2, 2], [0, 0], [1, 1], False, indices.long())
-
-
-def _channels_last(x: torch.Tensor) -> bool:
-    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
 def max_pool_relu(x: torch.Tensor) -> torch.Tensor:

@@ -151,7 +151,7 @@ class LBFGS:
     def _direction(self, g: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         # Scalars stay 0-dim tensors: on a GPU, float() here would wait for the device
         # twice per history pair (about 100 waits a step with the default history).
-        q = torch.neg(g) if out is None else torch.neg(g, out=out)
+        q = torch.neg(g, out=out)  # into ``out`` when given: no fresh picture-sized vector
         alphas = []
         for s, y, rho in reversed(self.pairs):
             a = rho * (s @ q)
