@@ -127,3 +127,12 @@ def test_folded_pool_keeps_no_full_size_tensor_for_backward():
     saved = y.grad_fn.saved_tensors
     assert {t.dtype for t in saved} == {torch.int32, torch.float32}
     assert all(t.shape == (1, 4, 4, 4) for t in saved)
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_relu1_1_grid_is_forwards_relu1_1_at_every_strideth_position(net, stride):
+    x = torch.rand(1, 3, 37, 50, generator=torch.Generator().manual_seed(4))
+    full = net(x, ["relu1_1"])["relu1_1"]
+    grid = net.relu1_1_grid(x, stride)
+    assert grid.shape[-2:] == full[..., ::stride, ::stride].shape[-2:]
+    torch.testing.assert_close(grid, full[..., ::stride, ::stride])

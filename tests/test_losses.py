@@ -109,3 +109,37 @@ def test_gram_gradient_is_that_of_the_plain_product(channels_last):
         grads.append(x.grad)
     torch.testing.assert_close(losses.gram_sum(f)[0], plain(f))
     torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_histogram_loss_is_zero_for_any_arrangement_of_the_targets_values():
+    gen = torch.Generator().manual_seed(2)
+    painting = torch.rand(1, 40, 8, 8, generator=gen) ** 3  # skewed, unlike the picture; several chunks
+    target = losses.sorted_channels(painting)
+    shuffled = painting.reshape(1, 40, -1)[..., torch.randperm(64, generator=gen)].reshape(1, 40, 8, 8)
+    value, grad = losses.histogram_gradient(shuffled, target)
+    assert float(value) < 1e-12 and float(grad.abs().max()) < 1e-6
+    value, grad = losses.histogram_gradient(torch.rand(1, 40, 8, 8, generator=gen), target)
+    assert float(value) > 1e-3 and bool((grad[:, 30:] != 0).any())  # the last chunk too
+
+
+def test_histogram_gradient_moves_each_value_towards_the_target_value_of_its_rank():
+    picture = torch.stack([torch.arange(6.0).reshape(2, 3).flip(-1), torch.zeros(2, 3)])[None]  # ranks 2 1 0 / 5 4 3
+    painting = torch.stack([10.0 * torch.arange(6.0).reshape(2, 3), torch.ones(2, 3)])[None]  # 0 10 20 30 40 50
+    value, grad = losses.histogram_gradient(picture, losses.sorted_channels(painting))
+    matched = torch.stack([torch.tensor([[20.0, 10.0, 0.0], [50.0, 40.0, 30.0]]), torch.ones(2, 3)])[None]
+    # The loss is the mean squared distance to the matched map; the gradient that of it.
+    x = picture.clone().requires_grad_(True)
+    reference = (x - matched).pow(2).mean()
+    reference.backward()
+    torch.testing.assert_close(value, reference.detach())
+    assert x.grad is not None
+    torch.testing.assert_close(grad, x.grad)
+    assert bool((grad[0, 0] * (picture[0, 0] - matched[0, 0]) >= 0).all())  # descent moves each towards its match
+
+
+def test_quantiles_keep_a_distribution_when_resampled():
+    rows = torch.sort(torch.rand(3, 1000, generator=torch.Generator().manual_seed(3)), dim=1).values
+    assert losses.quantiles(rows, 1000) is rows
+    fewer = losses.quantiles(rows, 100)
+    assert fewer.shape == (3, 100) and bool((fewer.diff(dim=1) >= 0).all())
+    torch.testing.assert_close(fewer.mean(dim=1), rows.mean(dim=1), atol=2e-3, rtol=0)

@@ -77,3 +77,31 @@ def test_a_networks_paintings_grams_are_computed_once_and_kept_apart_from_other_
     Objective(elsewhere, photo, [painting], **OPTIONS)
     assert len(calls) == before + 2
     assert len(objective._GRAMS[counting]) == 2
+
+
+def test_the_histogram_term_pulls_towards_the_paintings_brushwork_and_is_off_with_masks(net):
+    photo = im.to_tensor(small(EXAMPLES / "tubingen.jpg", 64))
+    painting = im.to_tensor(small(EXAMPLES / "the_scream.jpg", 64))
+    plain = Objective(net, photo, [painting], **SHALLOW)
+    textured = Objective(net, photo, [painting], histogram_weight=1.0, **SHALLOW)
+    same = im.resize(painting, tuple(photo.shape[-2:]))
+    assert float(textured.histogram(same)) < 0.1 * float(textured.histogram(photo))
+    assert float(plain.histogram(photo)) == 0.0
+    assert textured(photo).style > plain(photo).style
+    # Its gradient lowers it: a small step against it brings the photo's histograms closer.
+    x = photo.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(textured.histogram(x), x)
+    assert float(textured.histogram(photo - 1e-3 * grad / grad.abs().max())) < float(textured.histogram(photo))
+    mask = torch.ones(1, 1, *photo.shape[-2:])
+    guided = Objective(net, photo, [painting], histogram_weight=1.0, masks=[mask], **SHALLOW)
+    assert float(guided.histogram(photo)) == 0.0
+
+
+def test_the_histogram_grid_keeps_at_most_its_positions():
+    from impasto.objective import HISTOGRAM_POSITIONS, HISTOGRAM_STRIDE, histogram_stride
+
+    assert histogram_stride(64, 64) == HISTOGRAM_STRIDE == 2
+    for h, w in ((384, 512), (1000, 1500), (4096, 4096)):
+        s = histogram_stride(h, w)
+        assert -(-h // s) * -(-w // s) <= 1.1 * HISTOGRAM_POSITIONS
+        assert s == 2 or -(-h // (s - 1)) * -(-w // (s - 1)) > HISTOGRAM_POSITIONS

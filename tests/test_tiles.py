@@ -50,8 +50,11 @@ def test_tiles_give_the_whole_pictures_loss_and_gradient(net, big, layers, tile,
         mask = torch.zeros(1, 1, *photo.shape[-2:])
         mask[..., :, : photo.shape[-1] // 3] = 1.0
         kw.update(masks=[mask], blend=[1.0])
+    else:  # the pixel-level terms too (masks turn them off)
+        kw.update(palette_weight=3.0, histogram_weight=20.0)
     plain = Objective(net, photo, [painting], **kw)
     tiled = TiledObjective(net, photo, [painting], tile=tile, **kw)
+    assert bool(plain.histogram_weight) != masked
     h, w = photo.shape[-2:]
     regions = [t.region for t in tiled._tiles(photo)]
     assert len(regions) >= 6

@@ -27,6 +27,12 @@ MIN_SIZE, MAX_SIZE = 16, 8192
 #: 0.36 / 0.27 / 0.16 and score 1.53 / 1.47 / 1.41 at weights 0 / 1 / 3; Shipwreck 0.47 / 0.26 / 0.12,
 #: score 1.17 / 1.06 / 1.04; content error within 3%. By eye 3 carries the palette without artefacts.
 PALETTE_WEIGHT = 3.0
+#: The histogram weight that carries the painting's brushwork (issue 14; 512 px, standard, AVX2,
+#: bench/RESULTS.md): texture ratio The Scream 1.09 -> 0.97 / 0.92 / 0.97 at weights 10 / 20 / 50,
+#: score 0.839 -> 0.860 / 0.846 / 0.881; at 20 Shipwreck 1.19 -> 0.88-0.92, Starry Night
+#: 0.50 -> 0.47-0.49, Composition VII 0.47 -> 0.36-0.37, scores within 1.6% either way, ~10% more
+#: time. Not the default yet: it lifts the default 512 px peak memory by 40-90 MiB, above 1 GiB.
+HISTOGRAM_WEIGHT = 20.0
 STYLE_SCALE_BOUNDS = (0.05, 8.0)
 #: The start images named by a word; any other ``init`` is a path to a picture.
 INIT_CONTENT, INIT_NOISE = "content", "noise"
@@ -60,6 +66,11 @@ class StyleConfig(Options):
         PALETTE_WEIGHT, "weight of the painting's palette (sliced Wasserstein distance between the "
         "picture's and the painting's pixel colours, relative to the painting's colour spread); "
         "0: colours only through the Grams",
+    )
+    histogram_weight: float = option(
+        0.0, "weight of the painting's brushwork histograms (each relu1_1 channel's distribution "
+        f"of values, Risser et al. 2017), relative like the Grams; {HISTOGRAM_WEIGHT:g} carries more of the "
+        "painting's texture for about a tenth more time; 0: texture only through the Grams",
     )
     content_layers: tuple[str, ...] = option(("relu4_2",), "VGG-19 layers for the content", choices=LAYER_NAMES)
     style_layers: tuple[str, ...] = option(
@@ -117,7 +128,8 @@ class StyleConfig(Options):
              f"must be between {MIN_SIZE} and {MAX_SIZE}")
         need(self.tile_size == 0 or 64 <= self.tile_size <= MAX_SIZE, "tile_size",
              f"must be 0 (automatic) or between 64 and {MAX_SIZE}")
-        for name in ("content_weight", "style_weight", "tv_weight", "palette_weight", "learning_rate"):
+        for name in ("content_weight", "style_weight", "tv_weight", "palette_weight", "histogram_weight",
+                     "learning_rate"):
             value = getattr(self, name)
             need(isinstance(value, (int, float)) and math.isfinite(value) and value >= 0,
                  name, "must be a finite number >= 0")

@@ -130,6 +130,17 @@ class VGGFeatures(nn.Module):
             image = image.flip(1)
         return image * self.scale - self.shift
 
+    def relu1_1_grid(self, image: torch.Tensor, stride: int) -> torch.Tensor:
+        """relu1_1 at every ``stride``-th row and column from the first: forward's values there.
+
+        One strided convolution of the pixels, without the full-size map: cheap, and
+        it needs no tiling on any picture (the histogram term, objective.py, uses it).
+        """
+        conv = self.layers[0]
+        assert isinstance(conv, nn.Conv2d) and self.names[:2] == ("conv1_1", "relu1_1")
+        # In place: the convolution's backward needs its input, not its output.
+        return F.conv2d(self.preprocess(image), conv.weight, conv.bias, stride=stride, padding=1).relu_()
+
     def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
         wanted = set(layers)
         out: dict[str, torch.Tensor] = {}

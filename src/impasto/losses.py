@@ -146,23 +146,67 @@ def directions(count: int, dim: int = 3, seed: int = 0) -> torch.Tensor:
     return (d / d.norm(dim=0, keepdim=True)).float()
 
 
+def quantiles(sorted_rows: torch.Tensor, positions: int) -> torch.Tensor:
+    """Rows of sorted values (K x P) resampled to ``positions`` evenly spaced quantiles.
+
+    So a painting's distribution can be compared with a picture of another size.
+    """
+    if positions == sorted_rows.shape[1]:
+        return sorted_rows
+    # Quantiles at the centres of ``positions`` equal bins, by linear interpolation.
+    at = (torch.arange(positions, dtype=torch.float64) + 0.5) / positions * sorted_rows.shape[1] - 0.5
+    at = at.clamp(0, sorted_rows.shape[1] - 1)
+    lo = at.floor().long().to(sorted_rows.device)
+    hi = (lo + 1).clamp(max=sorted_rows.shape[1] - 1)
+    frac = (at.to(sorted_rows.device) - lo).to(sorted_rows)
+    return sorted_rows[:, lo] * (1 - frac) + sorted_rows[:, hi] * frac
+
+
 def sorted_projections(image: torch.Tensor, dirs: torch.Tensor, positions: int | None = None) -> torch.Tensor:
     """The pixels of a 1xCxHxW image projected on each direction and sorted: K x positions.
 
-    ``positions`` (default H*W) resamples the sorted values to that many evenly spaced
-    quantiles, so a painting's distribution can be compared with a picture of another size.
+    ``positions`` (default H*W) resamples the sorted values to that many :func:`quantiles`.
     """
     pixels = image.float().reshape(image.shape[1], -1)  # C x P
     proj = torch.sort(dirs.to(pixels).T @ pixels, dim=1).values  # K x P
-    if positions is None or positions == proj.shape[1]:
-        return proj
-    # Quantiles at the centres of ``positions`` equal bins, by linear interpolation.
-    at = (torch.arange(positions, dtype=torch.float64) + 0.5) / positions * proj.shape[1] - 0.5
-    at = at.clamp(0, proj.shape[1] - 1)
-    lo = at.floor().long()
-    hi = (lo + 1).clamp(max=proj.shape[1] - 1)
-    frac = (at - lo).to(proj)
-    return proj[:, lo] * (1 - frac) + proj[:, hi] * frac
+    return proj if positions is None else quantiles(proj, positions)
+
+
+def sorted_channels(features: torch.Tensor, positions: int | None = None) -> torch.Tensor:
+    """Each channel of 1xCxHxW features sorted over positions: C x positions (see :func:`quantiles`)."""
+    flat = torch.sort(features.detach().float().reshape(features.shape[1], -1), dim=1).values
+    return flat if positions is None else quantiles(flat, positions)
+
+
+#: Channels sorted at a time by :func:`histogram_gradient`: its scratch memory (int64 ranks)
+#: is that of 16 channels, not of the whole map.
+HISTOGRAM_CHUNK = 16
+
+
+def histogram_gradient(features: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Risser et al.'s (2017) histogram loss of 1xCxHxW features, and its gradient: (loss, d loss/d features).
+
+    ``target`` is the painting's :func:`sorted_channels` (C x any number of
+    quantiles; resampled here to this map's positions). Each channel's value of
+    rank r is matched to the target's value of rank r; the loss is the mean squared
+    difference to that matched map, held fixed, so the gradient moves every
+    activation towards its matched value: the channel's whole distribution, not
+    only the second moments a Gram sees. Given directly rather than through
+    autograd, a few channels at a time, so the scratch memory of the sort and the
+    resampling stays small.
+    """
+    flat = features.detach().float().reshape(features.shape[1], -1)
+    grad = torch.empty_like(flat)
+    total = torch.zeros((), dtype=torch.float64, device=flat.device)
+    for lo in range(0, flat.shape[0], HISTOGRAM_CHUNK):
+        rows = slice(lo, lo + HISTOGRAM_CHUNK)
+        part = flat[rows]
+        wanted = quantiles(target[rows].to(part), part.shape[1])
+        matched = torch.empty_like(part).scatter_(1, torch.argsort(part, dim=1), wanted)
+        diff = torch.sub(part, matched, out=grad[rows])
+        total += diff.double().pow(2).sum()
+    grad.mul_(2.0 / flat.numel())
+    return (total / flat.numel()).float(), grad.reshape(features.shape)
 
 
 def sliced_wasserstein(image: torch.Tensor, target: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:

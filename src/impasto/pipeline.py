@@ -69,7 +69,7 @@ def build_objective(net: features.VGGFeatures, config: StyleConfig, content: tor
         layer_weights=style_layer_weights(config.layer_weights, config.style_layers),
         blend=list(config.style_weights) or [1.0] * len(styles), content_weight=config.content_weight,
         style_weight=config.style_weight, tv_weight=config.tv_weight, bf16=bf16, masks=masks,
-        palette_weight=config.palette_weight,
+        palette_weight=config.palette_weight, histogram_weight=config.histogram_weight,
     )
 
 

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from . import losses
 from .features import VGGFeatures
-from .objective import Objective, Parts, autocast
+from .objective import Objective, Parts, autocast, precomputed
 
 #: VGG-19 pools four times up to relu5_1: every layer's grid divides 16 px.
 ALIGN = 16
@@ -100,20 +100,6 @@ def full_slice(tile: Tile, stride: int) -> tuple[slice, slice]:
     """Where a tile's core sits in a whole-picture map at ``stride``."""
     y0, y1, x0, x1 = tile.core
     return slice(y0 // stride, y1 // stride), slice(x0 // stride, x1 // stride)
-
-
-class _Precomputed(torch.autograd.Function):
-    """A loss value whose gradient was already computed (tile by tile)."""
-
-    @staticmethod
-    def forward(ctx, image, value, grad):  # noqa: D102
-        ctx.save_for_backward(grad)
-        return value.clone()
-
-    @staticmethod
-    def backward(ctx, upstream):  # noqa: D102
-        (grad,) = ctx.saved_tensors
-        return upstream * grad, None, None
 
 
 class TiledObjective(Objective):
@@ -184,6 +170,9 @@ class TiledObjective(Objective):
         return total
 
     def __call__(self, image: torch.Tensor) -> Parts:
+        # Pixels only, the whole picture at once like tv: the palette, and relu1_1's histograms
+        # on a grid sparse enough for any size (objective.histogram_stride).
+        pixels = self.palette(image) + self.histogram(image)
         tiles = self._tiles(image)
         masks = self._masks_at(image)
         positions = self._positions(image, masks)
@@ -222,8 +211,7 @@ class TiledObjective(Objective):
                         share = share + (dgrams[i][k] * gsum).sum() / positions[i][k]
                 y0, y1, x0, x1 = tile.region
                 grad[..., y0:y1, x0:x1] += torch.autograd.grad(share, part)[0]
-            value = _Precomputed.apply(image, value, grad)
+            value = precomputed(image, value, grad)
         tv = self.tv_weight * losses.total_variation(image) if self.tv_weight else torch.zeros(())
-        palette = self.palette(image)  # pixels only: the whole picture at once, like tv
-        return Parts(value + tv.to(self.device) + palette, float(content), float(style + palette.detach()),
+        return Parts(value + tv.to(self.device) + pixels, float(content), float(style + pixels.detach()),
                      float(tv.detach()))

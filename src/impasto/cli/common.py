@@ -58,7 +58,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type = StyleConfi
     for spec in option_specs(cls):
         if spec.name in skip:
             continue
-        help_text = spec.help
+        # argparse fills help texts in with %: an option's own % must be doubled.
+        help_text = spec.help.replace("%", "%%")
         if "default:" not in help_text:
             help_text += f" (default: {_show(spec.default)})"
         kwargs: dict[str, Any] = {"dest": spec.name, "default": argparse.SUPPRESS, "help": help_text,

@@ -49,8 +49,8 @@ from .settings import (
 #: The options a web user may set. Left out on purpose: device, precision and
 #: weights (the server's business; weights takes a path), layer lists (expert only).
 WEB_OPTIONS = ("size", "quality", "steps", "start_size", "style_weight", "content_weight",
-               "tv_weight", "palette_weight", "style_weights", "style_scale", "preserve_colors", "pooling",
-               "optimizer", "init", "seed")
+               "tv_weight", "palette_weight", "histogram_weight", "style_weights", "style_scale",
+               "preserve_colors", "pooling", "optimizer", "init", "seed")
 INIT_CHOICES = INIT_KEYWORDS  # init may also be a path on the CLI; never from the web
 FILE_FIELDS = ("content", "style", "clip")
 NAME_FIELDS = ("content_example", "style_example")
