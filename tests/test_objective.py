@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from conftest import EXAMPLES, small
@@ -30,19 +31,26 @@ def test_a_masked_painting_pulls_only_on_its_region(net):
     assert plain[far].mean() > 0 and masked[far].max() == 0
 
 
-def test_the_palette_term_counts_as_style_and_is_off_with_masks(net):
+@pytest.mark.parametrize("term, near", [("palette", 0.05), ("histogram", 0.1)])
+def test_a_pixel_term_counts_as_style_pulls_towards_the_painting_and_is_off_with_masks(net, term, near):
     photo = im.to_tensor(small(EXAMPLES / "tubingen.jpg", 64))
     painting = im.to_tensor(small(EXAMPLES / "the_scream.jpg", 64))
+    weight = {f"{term}_weight": 1.0}
     plain = Objective(net, photo, [painting], **SHALLOW)
-    coloured = Objective(net, photo, [painting], palette_weight=1.0, **SHALLOW)
-    # The painting itself, brought to the picture's size, has (nearly) no palette error.
+    on = Objective(net, photo, [painting], **weight, **SHALLOW)
+    value = getattr(on, term)
+    # The painting itself, brought to the picture's size, is (nearly) on target.
     same = im.resize(painting, tuple(photo.shape[-2:]))
-    assert float(coloured.palette(same)) < 0.05 * float(coloured.palette(photo))
-    assert float(plain.palette(photo)) == 0.0
-    assert coloured(photo).style > plain(photo).style
+    assert float(value(same)) < near * float(value(photo))
+    assert float(getattr(plain, term)(photo)) == 0.0
+    assert on(photo).style > plain(photo).style
+    # Its gradient lowers it: a small step against it brings the photo closer to the painting.
+    x = photo.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(value(x), x)
+    assert float(value(photo - 1e-3 * grad / grad.abs().max())) < float(value(photo))
     mask = torch.ones(1, 1, *photo.shape[-2:])
-    guided = Objective(net, photo, [painting], palette_weight=1.0, masks=[mask], **SHALLOW)
-    assert float(guided.palette(photo)) == 0.0
+    guided = Objective(net, photo, [painting], masks=[mask], **weight, **SHALLOW)
+    assert float(getattr(guided, term)(photo)) == 0.0
 
 
 def test_a_networks_paintings_grams_are_computed_once_and_kept_apart_from_other_networks(net):
@@ -77,24 +85,6 @@ def test_a_networks_paintings_grams_are_computed_once_and_kept_apart_from_other_
     Objective(elsewhere, photo, [painting], **OPTIONS)
     assert len(calls) == before + 2
     assert len(objective._GRAMS[counting]) == 2
-
-
-def test_the_histogram_term_pulls_towards_the_paintings_brushwork_and_is_off_with_masks(net):
-    photo = im.to_tensor(small(EXAMPLES / "tubingen.jpg", 64))
-    painting = im.to_tensor(small(EXAMPLES / "the_scream.jpg", 64))
-    plain = Objective(net, photo, [painting], **SHALLOW)
-    textured = Objective(net, photo, [painting], histogram_weight=1.0, **SHALLOW)
-    same = im.resize(painting, tuple(photo.shape[-2:]))
-    assert float(textured.histogram(same)) < 0.1 * float(textured.histogram(photo))
-    assert float(plain.histogram(photo)) == 0.0
-    assert textured(photo).style > plain(photo).style
-    # Its gradient lowers it: a small step against it brings the photo's histograms closer.
-    x = photo.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(textured.histogram(x), x)
-    assert float(textured.histogram(photo - 1e-3 * grad / grad.abs().max())) < float(textured.histogram(photo))
-    mask = torch.ones(1, 1, *photo.shape[-2:])
-    guided = Objective(net, photo, [painting], histogram_weight=1.0, masks=[mask], **SHALLOW)
-    assert float(guided.histogram(photo)) == 0.0
 
 
 def test_the_histogram_grid_keeps_at_most_its_positions():
