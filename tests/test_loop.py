@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from impasto import image as im
@@ -104,3 +105,22 @@ def test_a_plateau_rule_ends_the_scale_early_and_the_clock_follows(net, photo, p
     capped = optimise(obj, c, 6, until=Plateau(0.0, window=2, min_steps=2))
     assert capped.steps == 6 and capped.ended == "cap"
     assert optimise(obj, c, 3).ended == "steps"
+
+
+def test_late_terms_are_minimised_and_counted_with_the_rest():
+    """An objective's late terms (taken after the network's backward pass) add their gradient
+    and their value: the optimum is that of the sum, and the best loss reported includes them."""
+    from impasto.objective import Parts
+
+    class Split:
+        def __call__(self, x):
+            main = (x ** 2).sum()
+            return Parts(main, 0.0, float(main.detach()), 0.0)
+
+        def late(self, x):
+            return ((x - 1.0) ** 2).sum()  # alone it would pull every pixel to 1
+
+    init = torch.full((1, 3, 4, 4), 0.9)
+    result = optimise(Split(), init, 10)
+    assert torch.allclose(result.image, torch.full_like(init, 0.5), atol=1e-3)  # argmin of x^2 + (x-1)^2
+    assert result.loss == pytest.approx(init.numel() * 0.5, rel=1e-3)  # 0.25 + 0.25 per pixel

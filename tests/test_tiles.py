@@ -72,6 +72,7 @@ def test_tiles_give_the_whole_pictures_loss_and_gradient(net, big, layers, tile,
     b = tiled(x)
     (gb,) = torch.autograd.grad(b.total, x)
     assert b.total.item() == pytest.approx(a.total.item(), rel=1e-4)
+    assert tiled.late(x).item() == pytest.approx(plain.late(x).item(), rel=1e-6)  # whole picture for both
     assert b.content == pytest.approx(a.content, rel=1e-4) and b.style == pytest.approx(a.style, rel=1e-4)
     # The same gradient everywhere, tile edges included: no seams to optimise into the picture.
     assert (gb - ga).abs().max() < 1e-3 * ga.abs().max()

@@ -31,7 +31,7 @@ PALETTE_WEIGHT = 3.0
 #: bench/RESULTS.md): texture ratio The Scream 1.09 -> 0.97 / 0.92 / 0.97 at weights 10 / 20 / 50,
 #: score 0.839 -> 0.860 / 0.846 / 0.881; at 20 Shipwreck 1.19 -> 0.88-0.92, Starry Night
 #: 0.50 -> 0.47-0.49, Composition VII 0.47 -> 0.36-0.37, scores within 1.6% either way, ~10% more
-#: time. Not the default yet: it lifts the default 512 px peak memory by 40-90 MiB, above 1 GiB.
+#: time, peak memory 1045-1051 MiB against 1004-1046 (one driver). Not the default yet: bench/RESULTS.md.
 HISTOGRAM_WEIGHT = 20.0
 STYLE_SCALE_BOUNDS = (0.05, 8.0)
 #: The start images named by a word; any other ``init`` is a path to a picture.

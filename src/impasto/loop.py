@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -64,9 +64,19 @@ def optimise(
     best: dict[str, Any] = {"loss": math.inf, "image": x.detach().clone(), "parts": None}
     last: dict[str, Any] = {}
 
-    def evaluate() -> torch.Tensor:
+    late = getattr(objective, "late", None)  # terms evaluated after the network's backward pass
+
+    def evaluate(backward: bool = False) -> torch.Tensor:
         parts = objective(x)
         loss = parts.total
+        if backward and math.isfinite(float(loss.detach())):
+            loss.backward()
+        if late is not None:
+            extra = late(x)
+            if backward and extra.requires_grad:
+                extra.backward()
+            loss = loss.detach() + extra.detach()
+            parts = replace(parts, total=loss, style=parts.style + float(extra.detach()))
         last["parts"] = parts
         value = float(loss.detach())
         last["value"] = value
@@ -77,10 +87,8 @@ def optimise(
     def closure() -> torch.Tensor:
         if x.grad is not None:
             x.grad.zero_()  # backward adds into it: no fresh picture-sized block each step
-        loss = evaluate()
-        if math.isfinite(last["value"]):
-            loss.backward()
-        else:  # a zero gradient keeps NaNs out of the optimiser's state
+        loss = evaluate(backward=True)
+        if not math.isfinite(last["value"]):  # a zero gradient keeps NaNs out of the optimiser's state
             x.grad = torch.zeros_like(x)
         return loss
 

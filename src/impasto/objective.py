@@ -190,9 +190,7 @@ class Objective:
         """The weighted histogram term of ``image`` (0 when there is none).
 
         Its gradient is taken at once, in a pass of its own, and kept as one picture-sized
-        tensor: the objective calls this before the network's forward pass, so the sort's
-        scratch memory and the term's own saved maps come and go while no activation is
-        held, and a run's peak (the start of the network's backward pass) holds only that.
+        tensor: see :meth:`late`.
         """
         if not self.histogram_weight:
             return torch.zeros((), device=image.device)
@@ -206,6 +204,18 @@ class Objective:
             (grad,) = torch.autograd.grad(grid, pixels, dgrid.mul_(self.histogram_w))
         value = self.histogram_w * value
         return precomputed(image, value, grad)
+
+    def late(self, image: torch.Tensor) -> torch.Tensor:
+        """The terms the loop evaluates after the network's backward pass (part of the style).
+
+        The histogram term's pass (a convolution, a sort, their gradients) allocates
+        ~50 MB of scratch at 512 px. Before the network's forward pass, those blocks
+        stayed in the C allocator's heap under the activations and lifted a default run's
+        peak by 40-90 MiB; after its backward pass, when the activations are freed, they
+        cost nothing (bench/RESULTS.md). The result carries its gradient: the loop adds
+        it with ``backward()``.
+        """
+        return self.histogram(image)
 
     def _palette_targets(self, content: torch.Tensor | None, styles: Sequence[torch.Tensor],
                          blend: Sequence[float]) -> None:
@@ -280,8 +290,6 @@ class Objective:
         return {k: losses.gram(feats[k]).clone() for k in self.style_layers}
 
     def __call__(self, image: torch.Tensor) -> Parts:
-        # Before the network: its sort's scratch memory is then taken while no activation is held.
-        histogram = self.histogram(image)
         feats = self._features(image)
         content = losses.content_loss(feats, self.content_targets, self.content_w)
         style = torch.zeros((), device=image.device)
@@ -293,8 +301,8 @@ class Objective:
                 grams = {k: losses.gram(feats[k]) for k in self.style_layers}
             style = style + losses.style_loss(grams, targets, weights)
         tv = self.tv_weight * losses.total_variation(image) if self.tv_weight else torch.zeros(())
-        # The palette and the histograms are part of the style: reported with it.
-        style = style + self.palette(image) + histogram
+        # The palette is part of the style: reported with it (so are the late terms, by the loop).
+        style = style + self.palette(image)
         total = content.to(image.device) + style + tv.to(image.device)
         return Parts(total, float(content.detach()), float(style.detach()), float(tv.detach()))
 

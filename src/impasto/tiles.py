@@ -170,9 +170,9 @@ class TiledObjective(Objective):
         return total
 
     def __call__(self, image: torch.Tensor) -> Parts:
-        # Pixels only, the whole picture at once like tv: the palette, and relu1_1's histograms
-        # on a grid sparse enough for any size (objective.histogram_stride).
-        pixels = self.palette(image) + self.histogram(image)
+        # Pixels only, the whole picture at once like tv (the histograms come late, as for
+        # any objective, on a grid sparse enough for any size: objective.histogram_stride).
+        pixels = self.palette(image)
         tiles = self._tiles(image)
         masks = self._masks_at(image)
         positions = self._positions(image, masks)

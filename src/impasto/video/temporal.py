@@ -57,6 +57,10 @@ class TemporalObjective:
     def __init__(self, base: Objective, targets: Sequence[Target], weight: float) -> None:
         self.base, self.targets, self.weight = base, list(targets), weight
 
+    def late(self, image: torch.Tensor) -> torch.Tensor:
+        """The still objective's late terms (see :meth:`Objective.late`)."""
+        return self.base.late(image)
+
     def __call__(self, image: torch.Tensor) -> Parts:
         parts = self.base(image)
         if not self.targets or not self.weight:
