@@ -170,9 +170,6 @@ class TiledObjective(Objective):
         return total
 
     def __call__(self, image: torch.Tensor) -> Parts:
-        # Pixels only, the whole picture at once like tv (the histograms come late, as for
-        # any objective, on a grid sparse enough for any size: objective.histogram_stride).
-        pixels = self.palette(image)
         tiles = self._tiles(image)
         masks = self._masks_at(image)
         positions = self._positions(image, masks)
@@ -213,5 +210,7 @@ class TiledObjective(Objective):
                 grad[..., y0:y1, x0:x1] += torch.autograd.grad(share, part)[0]
             value = precomputed(image, value, grad)
         tv = self.tv_weight * losses.total_variation(image) if self.tv_weight else torch.zeros(())
-        return Parts(value + tv.to(self.device) + pixels, float(content), float(style + pixels.detach()),
+        palette = self.palette(image)  # pixels only: the whole picture at once, like tv
+        # (so are the histograms, among the late terms every objective has: Objective.late)
+        return Parts(value + tv.to(self.device) + palette, float(content), float(style + palette.detach()),
                      float(tv.detach()))
