@@ -1,5 +1,7 @@
 """impasto: paint a photo in the style of a painting (Gatys, Ecker & Bethge)."""
 
+# First, before anything imports torch: heap.py tunes the C heap for large tensors at import.
+from . import heap  # noqa: F401
 from ._version import __version__
 from .api import run, stylize
 from .config import StyleConfig
