@@ -29,9 +29,9 @@ MIN_SIZE, MAX_SIZE = 16, 8192
 PALETTE_WEIGHT = 3.0
 #: The histogram weight that carries the painting's brushwork (issue 14; 512 px, standard, AVX2,
 #: bench/RESULTS.md): texture ratio The Scream 1.09 -> 0.97 / 0.92 / 0.97 at weights 10 / 20 / 50,
-#: score 0.839 -> 0.860 / 0.846 / 0.881; at 20 Shipwreck 1.19 -> 0.88-0.92, Starry Night
-#: 0.50 -> 0.47-0.49, Composition VII 0.47 -> 0.36-0.37, scores within 1.6% either way, ~10% more
-#: time, peak memory 1045-1051 MiB against 1004-1046 (one driver). Not the default yet: bench/RESULTS.md.
+#: score 0.839 -> 0.860 / 0.846 / 0.881; at 20 (bench/strength.py) Shipwreck 1.19 -> 0.93, Starry
+#: Night 0.50 -> 0.47, Composition VII 0.47 -> 0.37, The Scream 0.88; scores -2% to +4%, ~10% more
+#: time; peak memory 908-932 MiB with heap.py's tuning (1013-1064 without it).
 HISTOGRAM_WEIGHT = 20.0
 STYLE_SCALE_BOUNDS = (0.05, 8.0)
 #: The start images named by a word; any other ``init`` is a path to a picture.
@@ -68,8 +68,8 @@ class StyleConfig(Options):
         "0: colours only through the Grams",
     )
     histogram_weight: float = option(
-        0.0, "weight of the painting's brushwork histograms (each relu1_1 channel's distribution "
-        f"of values, Risser et al. 2017), relative like the Grams; {HISTOGRAM_WEIGHT:g} carries more of the "
+        HISTOGRAM_WEIGHT, "weight of the painting's brushwork histograms (each relu1_1 channel's "
+        "distribution of values, Risser et al. 2017), relative like the Grams; carries more of the "
         "painting's texture for about a tenth more time; 0: texture only through the Grams",
     )
     content_layers: tuple[str, ...] = option(("relu4_2",), "VGG-19 layers for the content", choices=LAYER_NAMES)
