@@ -5,6 +5,9 @@
     .venv/bin/python bench/bench.py --quick       # per step and the conv floor only (no 300-step run)
     .venv/bin/python bench/bench.py --ttq-only    # impasto's presets against the stored pastiche run
     .venv/bin/python bench/bench.py --ceiling-only
+    .venv/bin/python bench/bench.py --ttq --paintings starry_night the_scream shipwreck_minotaur composition_vii
+                                                  # time to quality only, pastiche measured in the same run
+                                                  # (~20 min a painting with all presets)
 
 Both tools run as commands (pastiche through its own CLI, so none of its code
 is imported here), alternating, on the bundled Tübingen photo and Starry
@@ -52,8 +55,9 @@ import machine
 from score import Scorer
 
 ROOT = Path(__file__).resolve().parents[1]
-PHOTO = ROOT / "src/impasto/examples/tubingen.jpg"
-PAINTING = ROOT / "src/impasto/examples/starry_night.jpg"
+EXAMPLES = ROOT / "src/impasto/examples"
+PHOTO = EXAMPLES / "tubingen.jpg"
+PAINTING = EXAMPLES / "starry_night.jpg"
 BIN = Path(sys.executable).parent
 PASTICHE_FILE = ROOT / "bench" / "pastiche_ttq.json"
 RUNS = ROOT / "bench" / "runs"
@@ -78,8 +82,8 @@ def impasto_cmd(size: int, steps: int, out: Path, *extra: str) -> list[str]:
             "--size", str(size), "--steps", str(steps), "--start-size", str(size), *extra]
 
 
-def pastiche_cmd(size: int, steps: int, out: Path, *extra: str) -> list[str]:
-    return [str(BIN / "pastiche"), "--content", str(PHOTO), "--styles", str(PAINTING), "--output", str(out),
+def pastiche_cmd(size: int, steps: int, out: Path, *extra: str, painting: Path = PAINTING) -> list[str]:
+    return [str(BIN / "pastiche"), "--content", str(PHOTO), "--styles", str(painting), "--output", str(out),
             "--size", str(size), "--num-steps", str(steps), "--no-verbose", *extra]
 
 
@@ -203,12 +207,12 @@ def first_passing(scorer: Scorer, snapshots: list[Path], target: float) -> Path 
     return next((snap for snap in sorted(snapshots) if scorer.score(str(snap)) <= target * 1.0001), None)
 
 
-def pastiche_ttq(scorer: Scorer, tmp: Path, size: int, steps: int, every: int) -> dict:
+def pastiche_ttq(scorer: Scorer, tmp: Path, size: int, steps: int, every: int, painting: Path = PAINTING) -> dict:
     """Run pastiche for ``steps`` steps writing a snapshot every ``every``; what it reached and when."""
     ws = tmp / "ws"
     shutil.rmtree(ws, ignore_errors=True)
     out = tmp / "p-final.png"
-    cmd = pastiche_cmd(size, steps, out, "--workspace", str(ws), "--workspace-step", str(every))
+    cmd = pastiche_cmd(size, steps, out, "--workspace", str(ws), "--workspace-step", str(every), painting=painting)
     launched = time.time()
     wall, rss = timed(cmd)
     content, style = scorer.parts(str(out))
@@ -217,7 +221,7 @@ def pastiche_ttq(scorer: Scorer, tmp: Path, size: int, steps: int, every: int) -
     snap = first_passing(scorer, snaps, target)
     first = min(snaps, key=lambda p: int(p.stem))  # step 0: written after start-up, before any step
     return {
-        **machine.stamp(),
+        **machine.stamp(), "painting": painting.stem,
         "tool": "pastiche " + subprocess.run([str(BIN / "pastiche"), "--version"], capture_output=True, check=True,
                                              text=True).stdout.strip().split()[-1],
         "size": size, "steps": steps, "snapshot_every": every,
@@ -232,22 +236,30 @@ def pastiche_ttq(scorer: Scorer, tmp: Path, size: int, steps: int, every: int) -
     }
 
 
-def impasto_ttq(scorer: Scorer, tmp: Path, target: float, size: int) -> tuple[list[str], tuple | None]:
+#: impasto's runs in the time-to-quality table: name -> (preset, extra options).
+TTQ_RUNS = {"draft": ("draft", []), "standard": ("standard", []),
+            "standard-adam": ("standard", ["--optimizer", "adam"]), "high": ("high", [])}
+
+
+def impasto_ttq(scorer: Scorer, tmp: Path, target: float, size: int, painting: Path = PAINTING,
+                runs: tuple[str, ...] = tuple(TTQ_RUNS)) -> tuple[list[str], tuple | None, dict]:
     """Each preset's wall time and score, and when its best picture first reached ``target``.
 
     --save-every 1 writes the best picture so far at every step (what Ctrl-C would give);
-    its file time tells when the run got there, start-up included.
+    its file time tells when the run got there, start-up included. Returns the table's rows,
+    the run that got there first (label, seconds) and each run's figures by name.
     """
-    lines, best = [], None
-    for quality, extra in [("draft", []), ("standard", []), ("standard", ["--optimizer", "adam"]), ("high", [])]:
-        run_dir = tmp / f"i-{quality}-{len(extra)}"
+    lines, best, results = [], None, {}
+    for name in runs:
+        quality, extra = TTQ_RUNS[name]
+        run_dir = tmp / f"i-{name}"
         shutil.rmtree(run_dir, ignore_errors=True)
         run_dir.mkdir()
         out = run_dir / "out.png"
-        cmd = [str(BIN / "impasto"), str(PHOTO), str(PAINTING), "-o", str(out), "--overwrite", "-q",
+        cmd = [str(BIN / "impasto"), str(PHOTO), str(painting), "-o", str(out), "--overwrite", "-q",
                "--quality", quality, "--save-every", "1", "--size", str(size), *extra]
         start = time.time()
-        t, _ = timed(cmd)
+        t, rss = timed(cmd)
         c, s = scorer.parts(str(out))
         score = c + 10 * s
         snap = first_passing(scorer, list(run_dir.glob("out-step*.png")), target)
@@ -256,16 +268,26 @@ def impasto_ttq(scorer: Scorer, tmp: Path, target: float, size: int) -> tuple[li
             reached = t
         label = f"impasto --quality {quality} {' '.join(extra)}".strip()
         lines.append(f"| {label} | {t:.0f} | {c:.3f} | {s:.4f} | {score:.3f} | "
-                     f"{'-' if reached is None else f'{reached:.0f}'} |")
+                     f"{'-' if reached is None else f'{reached:.0f}'} | {rss:.0f} |")
+        results[name] = {"wall_s": t, "score": score, "reached_s": reached, "peak_rss_mib": rss}
         if reached is not None and (best is None or reached < best[1]):
             best = (label, reached)
-    return lines, best
+    return lines, best, results
 
 
-def load_stored(path: Path, size: int) -> dict:
+def read_stored(path: Path) -> dict[str, dict]:
+    """The stored pastiche runs by painting (a file from before paintings were named holds Starry Night's)."""
     if not path.exists():
-        raise SystemExit(f"{path} is missing: run `.venv/bin/python bench/bench.py` (the full run) first")
+        return {}
     stored = json.loads(path.read_text())
+    return {PAINTING.stem: stored} if "tool" in stored else stored
+
+
+def load_stored(path: Path, size: int, painting: str = PAINTING.stem) -> dict:
+    stored = read_stored(path).get(painting)
+    if stored is None:
+        raise SystemExit(f"{path} holds no pastiche run of {painting}: run `.venv/bin/python bench/bench.py "
+                         f"--ttq --paintings {painting}` first")
     if stored["size"] != size:
         raise SystemExit(f"{path} holds a {stored['size']} px pastiche run, not {size} px")
     return stored
@@ -284,9 +306,10 @@ def ttq_section(p: dict, stored: bool, rows: list[str], best: tuple | None) -> l
     lines = [(f"Target: the score pastiche reaches after {p['steps']} L-BFGS steps at {p['size']} px, {score}. "
               "'reached at' is the wall time (start-up included) at which the run's picture (for impasto the "
               "best so far, what stopping it would give) first scored at or below the target."), "",
-             "| run | wall s | content | style | score | reached at, s |", "|---|---|---|---|---|---|",
+             "| run | wall s | content | style | score | reached at, s | peak RSS MiB |",
+             "|---|---|---|---|---|---|---|",
              (f"| {p['tool']}, L-BFGS, {p['steps']} steps ({where}) | {p['wall_s']:.0f} | {p['content']:.3f} | "
-              f"{p['style']:.4f} | {score} | {p_text} |"), *rows, ""]
+              f"{p['style']:.4f} | {score} | {p_text} | {p.get('peak_rss_mib') or '-'} |"), *rows, ""]
     if p.get("startup_s") is not None:
         lines += [f"pastiche's start-up (launch to its step-0 snapshot): {p['startup_s']:.0f} s.", ""]
     if p.get("note"):
@@ -303,6 +326,44 @@ def ttq_section(p: dict, stored: bool, rows: list[str], best: tuple | None) -> l
     return lines
 
 
+def store(path: Path, run: dict) -> None:
+    """Keep a pastiche run in the stored file, beside the other paintings' runs."""
+    runs = read_stored(path)
+    runs[run["painting"]] = run
+    path.write_text(json.dumps(runs, indent=1) + "\n")
+
+
+def ttq_paintings(paintings: list[Path], runs: tuple[str, ...], args: argparse.Namespace, tmp: Path) -> list[str]:
+    """Time to quality on each painting, pastiche and impasto measured one after the other in this run.
+
+    Ends with a summary: per painting pastiche's 300-step score and time, and each impasto
+    run's time to that score (the default, standard, first) with its wall time and score.
+    """
+    lines, summary = [], []
+    for painting in paintings:
+        scorer = Scorer(str(PHOTO), str(painting), size=args.ttq_size)
+        p = pastiche_ttq(scorer, tmp, args.ttq_size, args.pastiche_steps, args.snapshot_every, painting)
+        store(args.pastiche_file, p)
+        rows, best, res = impasto_ttq(scorer, tmp, p["score"], args.ttq_size, painting, runs)
+        lines += [f"## Time to quality: {painting.stem}", "", *ttq_section(p, False, rows, best), ""]
+        p_ttq = p["reached_s"] if p["reached_s"] is not None else p["wall_s"]
+        cells = []
+        for name in runs:
+            r = res[name]
+            reached = r["reached_s"]
+            when = "not reached" if reached is None else f"{reached:.0f} s ({p_ttq / reached:.0f}x)"
+            cells.append(f"{when}; {r['wall_s']:.0f} s, {r['score']:.3f}, {r['peak_rss_mib']:.0f} MiB")
+        summary.append(f"| {painting.stem} | {p['score']:.3f} in {p['wall_s']:.0f} s (reached at {p_ttq:.0f} s) | "
+                       + " | ".join(cells) + " |")
+    head = " | ".join(f"impasto {name}" for name in runs)
+    return ["## Time to quality by painting", "",
+            (f"{machine.cpu_kind()}; {args.ttq_size} px; each cell: when the run's best picture first scored at or "
+             "below pastiche's, start-up included (pastiche's time to its own final score over that); "
+             "then the run's wall time, final score and peak RSS."), "",
+            f"| painting | pastiche {args.pastiche_steps} steps | {head} |", "|---|---|" + "---|" * len(runs),
+            *summary, "", *lines]
+
+
 # --- main ------------------------------------------------------------------------------------
 
 def main() -> int:
@@ -312,6 +373,12 @@ def main() -> int:
     parser.add_argument("--ttq-only", action="store_true",
                         help="only impasto's time-to-quality rows, against the stored pastiche run")
     parser.add_argument("--ceiling-only", action="store_true", help="only the conv floor table")
+    parser.add_argument("--ttq", action="store_true",
+                        help="only time to quality, pastiche measured in this run, for each of --paintings")
+    parser.add_argument("--paintings", nargs="+", default=[PAINTING.stem], metavar="NAME",
+                        help="time-to-quality paintings (bundled examples, without .jpg); default: starry_night")
+    parser.add_argument("--ttq-runs", nargs="+", default=list(TTQ_RUNS), choices=TTQ_RUNS,
+                        help="impasto's runs in the time-to-quality tables")
     parser.add_argument("--bf16", action="store_true", help="also time bf16 where the CPU only emulates it")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="per-step sizes (long side)")
     parser.add_argument("--ttq-size", type=int, default=512, help="time-to-quality size (long side)")
@@ -322,7 +389,13 @@ def main() -> int:
     args = parser.parse_args()
     precs = precisions(args.bf16)
     info = machine.stamp()
-    mode = "ceiling" if args.ceiling_only else "ttq" if args.ttq_only else "quick" if args.quick else "full"
+    mode = ("ceiling" if args.ceiling_only else "ttq-stored" if args.ttq_only else "ttq" if args.ttq
+            else "quick" if args.quick else "full")
+    paintings = [EXAMPLES / f"{name}.jpg" for name in args.paintings]
+    for painting in paintings:
+        if not painting.exists():
+            raise SystemExit(f"no bundled painting {painting.stem!r} in {EXAMPLES}")
+    runs = tuple(args.ttq_runs)
     lines = ["# Benchmark: impasto vs pastiche", "", *machine.stamp_lines(info), ""]
     big = max(args.sizes)
     h, w = big * 3 // 4, big  # the Tübingen photo is 4:3
@@ -331,10 +404,15 @@ def main() -> int:
         if args.ceiling_only:
             lines += ceiling_table(h, w, precs)
         elif args.ttq_only:
-            scorer = Scorer(str(PHOTO), str(PAINTING), size=args.ttq_size)
-            stored = load_stored(args.pastiche_file, args.ttq_size)
-            rows, best = impasto_ttq(scorer, tmp, stored["score"], args.ttq_size)
-            lines += ["## Time to quality", "", *ttq_section(stored, True, rows, best)]
+            for painting in paintings:
+                scorer = Scorer(str(PHOTO), str(painting), size=args.ttq_size)
+                stored = load_stored(args.pastiche_file, args.ttq_size, painting.stem)
+                rows, best, _ = impasto_ttq(scorer, tmp, stored["score"], args.ttq_size, painting, runs)
+                lines += [f"## Time to quality: {painting.stem}", "", *ttq_section(stored, True, rows, best), ""]
+        elif args.ttq:
+            if not (BIN / "pastiche").exists():
+                raise SystemExit("pastiche's command is missing: pip install -e '.[bench]'")
+            lines += ttq_paintings(paintings, runs, args, tmp)
         else:
             if not (BIN / "pastiche").exists():
                 raise SystemExit("pastiche's command is missing: pip install -e '.[bench]'")
@@ -344,8 +422,8 @@ def main() -> int:
             if not args.quick:
                 scorer = Scorer(str(PHOTO), str(PAINTING), size=args.ttq_size)
                 p = pastiche_ttq(scorer, tmp, args.ttq_size, args.pastiche_steps, args.snapshot_every)
-                args.pastiche_file.write_text(json.dumps(p, indent=1) + "\n")
-                rows, best = impasto_ttq(scorer, tmp, p["score"], args.ttq_size)
+                store(args.pastiche_file, p)
+                rows, best, _ = impasto_ttq(scorer, tmp, p["score"], args.ttq_size)
                 lines += ["", "## Time to quality", "", *ttq_section(p, False, rows, best),
                           "", (f"(pastiche's result stored in {os.path.relpath(args.pastiche_file, ROOT)} "
                                "for --ttq-only)")]
