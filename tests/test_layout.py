@@ -18,7 +18,7 @@ MAX_LINES = 350
 #: Bottom first. A module may import modules of its own layer or of lower ones, never higher.
 #: ``name.*`` stands for every module of a subpackage.
 LAYERS: list[list[str]] = [
-    ["impasto._version", "impasto.errors"],
+    ["impasto._version", "impasto.errors", "impasto.heap"],
     ["impasto.events"],
     ["impasto.image"],
     ["impasto.weights"],
