@@ -37,7 +37,8 @@ print(before - resident_mib())
 
 
 def probe(first: str, **env: str) -> tuple[str, float]:
-    environ = {k: v for k, v in os.environ.items() if k not in ("THP_MEM_ALLOC_ENABLE", "IMPASTO_HEAP")}
+    ours = ("THP_MEM_ALLOC_ENABLE", "IMPASTO_HEAP", "MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
+    environ = {k: v for k, v in os.environ.items() if k not in ours}
     code = "import os\n" + PROBE.format(first=first)
     out = subprocess.run([sys.executable, "-c", code], env={**environ, **env}, capture_output=True, text=True,
                          check=True).stdout.splitlines()
@@ -56,8 +57,9 @@ def test_freed_large_tensors_go_back_to_the_system():
     ("impasto", {"IMPASTO_HEAP": "system"}, "IMPASTO_HEAP=system"),
     # torch already allocating without huge pages: mapped blocks would be faulted in 4 KiB at a time.
     ("torch", {}, "torch was imported before impasto"),
+    ("impasto", {"MALLOC_MMAP_THRESHOLD_": str(32 * 2**20)}, "the environment sets glibc's mmap threshold"),
 ])
-def test_left_as_is_when_asked_or_when_torch_came_first(first, env, why):
+def test_left_as_is_when_asked_or_when_torch_came_first_or_the_threshold_is_set(first, env, why):
     state, given_back = probe(first, **env)
     assert state.startswith("left as is") and why in state
     assert given_back < 25  # glibc keeps the freed blocks: the probe tells the two apart

@@ -11,13 +11,15 @@ mapping is faulted in 4 KiB at a time: with every block from 64 KiB up mapped, a
 allocations of 2 MiB and more when ``THP_MEM_ALLOC_ENABLE=1``, which cuts those
 faults 512-fold; mapping only blocks of 8 MiB and more (the large activations)
 then keeps the step time (see MMAP_THRESHOLD) and takes ~100 MiB off the peak
-of a default 512 px run (bench/RESULTS.md, "The heap").
+of a default 512 px run (bench/RESULTS.md, "The heap, and the histogram term by
+default").
 
 So importing impasto, before torch is imported, switches torch's huge pages on
 and fixes glibc's mmap threshold, for the whole process. It is skipped where it
 cannot help or could hurt: not glibc, torch imported before impasto without
 ``THP_MEM_ALLOC_ENABLE=1`` (mapped blocks without huge pages are the slow case),
-or ``IMPASTO_HEAP=system`` in the environment (leave the allocator as it is).
+``IMPASTO_HEAP=system`` in the environment (leave the allocator as it is), or an
+mmap threshold the environment already sets (``MALLOC_MMAP_THRESHOLD_``, ``GLIBC_TUNABLES``).
 Nothing here imports torch.
 """
 
@@ -49,7 +51,7 @@ def _glibc_mallopt() -> Any:
         libc = ctypes.CDLL(None)
         libc.gnu_get_libc_version  # only glibc has it  # noqa: B018
         return libc.mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # TypeError: Windows has no CDLL(None)
         return None
 
 
@@ -60,6 +62,9 @@ def prepare() -> str:
         return state
     if os.environ.get(OPT_OUT, "").lower() == "system":
         state = f"left as is ({OPT_OUT}=system)"
+        return state
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "mmap_threshold" in os.environ.get("GLIBC_TUNABLES", ""):
+        state = "left as is (the environment sets glibc's mmap threshold)"
         return state
     mallopt = _glibc_mallopt()
     if mallopt is None:
