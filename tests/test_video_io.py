@@ -1,3 +1,4 @@
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -86,3 +87,15 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, case
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
     if case == "frames":
         assert "--max-frames" in err
+
+
+def test_a_read_only_frame_is_resized_without_a_warning_and_left_as_it_was():
+    # Frames that come back from Ray's object store are read-only views.
+    rgb = np.arange(8 * 12 * 3, dtype=np.uint8).reshape(8, 12, 3)
+    rgb.flags.writeable = False
+    before = rgb.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = io._to_size(rgb, (4, 6))
+    assert out.shape == (4, 6, 3) and out.dtype == np.uint8
+    assert np.array_equal(rgb, before)

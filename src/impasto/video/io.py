@@ -86,7 +86,9 @@ def read(source: str | Path, fit: Callable[[int, int], tuple[int, int]], *, star
 def _to_size(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if rgb.shape[:2] == size:
         return np.ascontiguousarray(rgb)
-    t = im.resize(torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].float() / 255, size)
+    # Frames handed over by Ray are read-only views; torch wants a writable array (copied only then).
+    t = im.resize(torch.from_numpy(np.require(rgb, requirements=("C", "W"))).permute(2, 0, 1)[None].float() / 255,
+                  size)
     return t[0].permute(1, 2, 0).mul(255).round().clamp(0, 255).byte().numpy()
 
 
