@@ -15,10 +15,13 @@ import torch.nn.functional as F
 
 #: Most pairs of curvature history, kept while a picture is small.
 LBFGS_HISTORY = 50
-#: Fewest pairs a picture keeps while it fits the hard budget below.
-LBFGS_MIN_HISTORY = 20
+#: Fewest pairs a picture keeps while it fits the hard budget below. 16, not 20: a square
+#: 512 px picture (a third more pixels than 512x384) peaked at 1040-1043 MiB with 20 pairs of
+#: 6.3 MB and at 1008-1015 MiB with 16, scoring 1.3-1.8% better (one more plateau step; the
+#: astronaut photo with The Scream and the Shipwreck, AVX2 CPU, bench/RESULTS.md, issue 14).
+LBFGS_MIN_HISTORY = 16
 #: Pairs beyond LBFGS_MIN_HISTORY are kept only within this many bytes: a 512x384 picture
-#: keeps 21 pairs of 4.7 MB. On the four Gatys paintings at 512 px (AVX2 CPU) 20 pairs scored
+#: keeps 22 pairs of 4.7 MB. On the four Gatys paintings at 512 px (AVX2 CPU) 20 pairs scored
 #: within 0.7% of 50 either way at equal steps, for both standard and high, and the run's
 #: peak memory fell by ~100 MiB (standard) / ~220 MiB (high) (bench/RESULTS.md, issue 14).
 LBFGS_SOFT_BYTES = 100 << 20
