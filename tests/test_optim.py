@@ -122,7 +122,7 @@ def test_lbfgs_history_shrinks_for_large_pictures():
     n, per_pair = history_length(3 * 3072 * 4096), 2 * 4 * 3 * 3072 * 4096
     assert 5 <= n < LBFGS_HISTORY and n * per_pair <= 2 * 2**30  # 7 pairs of 302 MB
     assert history_length(3 * 2048 * 3072) < optim.LBFGS_MIN_HISTORY  # 14 pairs of 151 MB
-    # A square 512 px picture keeps the floor, not the 512x384 picture's 21 pairs (its 1 GiB peak).
+    # A square 512 px picture keeps the floor, not the 512x384 picture's 22 pairs (its 1 GiB peak).
     assert history_length(3 * 512 * 512) == optim.LBFGS_MIN_HISTORY < history_length(3 * 384 * 512)
 
 
