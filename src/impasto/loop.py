@@ -17,7 +17,7 @@ import torch
 
 from .events import Cancel, Progress, RunClock, returns
 from .objective import Parts
-from .optim import LBFGS, Adam, history_length
+from .optim import LBFGS, SMOOTH_LEVELS, Adam, history_length
 from .stopping import Plateau
 
 #: Default step sizes: L-BFGS's quasi-Newton step is already well scaled; Adam
@@ -95,7 +95,7 @@ def optimise(
     if optimizer == "lbfgs":
         # One function evaluation per step and no line search, as in the classic tools:
         # each step is then one forward+backward pass, which keeps steps equal in cost.
-        lbfgs = LBFGS(x, lr=lr, history=history_length(x.numel()))
+        lbfgs = LBFGS(x, lr=lr, history=history_length(x.numel()), smooth=SMOOTH_LEVELS)
         if warm:
             lbfgs.warm(warm)
         opt: LBFGS | Adam = lbfgs
