@@ -212,7 +212,7 @@ def test_lbfgs_with_the_smooth_preconditioner_converges_sooner_on_a_picture():
 
 
 def test_the_loop_preconditions_lbfgs(monkeypatch):
-    from impasto import loop
+    from impasto import loop, schedule
     from impasto.objective import Parts
 
     made = []
@@ -225,4 +225,4 @@ def test_the_loop_preconditions_lbfgs(monkeypatch):
     monkeypatch.setattr(loop, "LBFGS", Spy)
     x = torch.rand(1, 3, 8, 8)
     loop.optimise(lambda image: Parts((image - 0.5).pow(2).sum(), 0.0, 0.0, 0.0), x, 2)
-    assert made and made[0]["smooth"] == optim.SMOOTH_LEVELS > 0
+    assert made and made[0]["smooth"] == schedule.SMOOTH_LEVELS > 0

@@ -6,6 +6,7 @@ from PIL import Image
 import impasto
 from impasto import StyleConfig, image as im
 from impasto.pipeline import build_network, enlarge, paint
+from impasto.schedule import SMOOTH_LEVELS
 
 FAST = dict(size=48, steps=6, start_size=48)
 
@@ -188,3 +189,20 @@ def test_the_default_ends_its_scales_on_a_plateau_and_steps_stay_exact(photo, pa
     assert ended == "plateau" and 10 <= steps < cap
     exact = paint(photo, [painting], StyleConfig(size=64, steps=steps + 3))
     assert exact.scales == [(steps + 3, "steps")]
+
+
+def test_each_scale_gets_the_presets_preconditioner(photo, painting, monkeypatch):
+    from impasto import pipeline
+
+    seen = []
+    real = pipeline.optimise
+
+    def spy(*args, **kw):
+        seen.append(kw["smooth"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(pipeline, "optimise", spy)
+    for quality in ("draft", "standard"):
+        config = StyleConfig(size=64, start_size=32, steps=2, quality=quality)
+        paint(im.to_tensor(photo), [im.to_tensor(painting)], config)
+    assert seen == [0, 0, SMOOTH_LEVELS, SMOOTH_LEVELS]

@@ -61,3 +61,11 @@ def test_a_start_picture_skips_the_scales_below_its_size():
     assert plan(standard, start_at=2000) == [(512, p.last)]  # larger than the output: the output size
     assert plan(standard, start_at=64) == plan(standard)
     assert plan(StyleConfig(steps=10), start_at=512) == [(512, 10)]  # --steps stays exact
+
+
+def test_draft_keeps_plain_lbfgs_while_standard_and_high_precondition():
+    from impasto import schedule
+    from impasto.schedule import smoothing
+
+    assert smoothing(StyleConfig(quality="draft")) == 0
+    assert smoothing(StyleConfig()) == smoothing(StyleConfig(quality="high")) == schedule.SMOOTH_LEVELS > 0

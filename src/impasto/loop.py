@@ -17,7 +17,8 @@ import torch
 
 from .events import Cancel, Progress, RunClock, returns
 from .objective import Parts
-from .optim import LBFGS, SMOOTH_LEVELS, Adam, history_length
+from .optim import LBFGS, Adam, history_length
+from .schedule import SMOOTH_LEVELS
 from .stopping import Plateau
 
 #: Default step sizes: L-BFGS's quasi-Newton step is already well scaled; Adam
@@ -50,12 +51,14 @@ def optimise(
     cancel: Cancel | None = None,
     warm: list | None = None,
     until: Plateau | None = None,
+    smooth: int = SMOOTH_LEVELS,
 ) -> ScaleResult:
     """Run ``steps`` optimiser steps from ``init``; return the lowest-loss image seen.
 
     With ``until``, ``steps`` is a cap: the scale stops earlier once its loss
     stops improving (see :mod:`impasto.stopping`), and the clock drops the steps
-    it did not need.
+    it did not need. ``smooth``: block levels of L-BFGS's preconditioner
+    (:func:`impasto.optim.smooth`; 0 for plain L-BFGS).
     """
     clock = clock or RunClock(total=steps, scales=1)
     lr = lr or DEFAULT_LR[optimizer]
@@ -95,7 +98,7 @@ def optimise(
     if optimizer == "lbfgs":
         # One function evaluation per step and no line search, as in the classic tools:
         # each step is then one forward+backward pass, which keeps steps equal in cost.
-        lbfgs = LBFGS(x, lr=lr, history=history_length(x.numel()), smooth=SMOOTH_LEVELS)
+        lbfgs = LBFGS(x, lr=lr, history=history_length(x.numel()), smooth=smooth)
         if warm:
             lbfgs.warm(warm)
         opt: LBFGS | Adam = lbfgs

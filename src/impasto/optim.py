@@ -28,11 +28,8 @@ LBFGS_SOFT_BYTES = 100 << 20
 #: Two vectors the size of the picture per history pair: 4.7 MB a pair at 512x384, 300 MB
 #: at 4096x3072, so larger pictures keep fewer pairs (at least 5) to stay within this budget.
 LBFGS_HISTORY_BYTES = 2 << 30
-#: Block sizes (2x2 ... 16x16 px) whose means the preconditioner adds (:func:`smooth`), and
-#: their weight. Measured at 512 px on the four Gatys paintings (AVX2 CPU, bench/RESULTS.md,
-#: issue 14): 4-5% better score at equal steps on three, the same on Starry Night; 3 to 4
-#: levels and weights 0.5 to 2 all did as well, 5 levels at weight 4 started slower.
-SMOOTH_LEVELS = 4
+#: Weight of each block level in the preconditioner (:func:`smooth`; the levels are the
+#: preset's, impasto.schedule.SMOOTH_LEVELS): weights 0.5 to 2 did as well as 1 (issue 14).
 SMOOTH_WEIGHT = 1.0
 
 Pair = tuple[torch.Tensor, torch.Tensor]

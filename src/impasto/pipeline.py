@@ -195,7 +195,8 @@ def paint(
             warm = carry_history(result.history, (x.shape[-2], x.shape[-1]), size)
         result = optimise(objective, start, steps, optimizer=config.optimizer,
                           lr=config.learning_rate, clock=clock, scale=index,
-                          callback=report, cancel=cancel, warm=warm, until=rule)
+                          callback=report, cancel=cancel, warm=warm, until=rule,
+                          smooth=schedule.smoothing(config))
         x = result.image
         ended.append((result.steps, result.ended))
         if result.stopped:

@@ -21,6 +21,12 @@ from dataclasses import dataclass
 from .config import StyleConfig
 from .stopping import Plateau
 
+#: Block sizes (2x2 ... 16x16 px) whose means L-BFGS's preconditioner adds
+#: (:func:`impasto.optim.smooth`). Measured at 512 px on the four Gatys paintings (AVX2 CPU,
+#: bench/RESULTS.md, issue 14): 4-5% better score at equal steps on three, the same on
+#: Starry Night; 3 or 4 levels did as well, 5 levels at weight 4 started slower.
+SMOOTH_LEVELS = 4
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -32,6 +38,8 @@ class Preset:
     top: int = 0  # optimise at most at this long side, then upsample (0: up to the output size)
     #: A scale stops once its best loss falls by less than this fraction per step (0: run the caps).
     threshold: float = 0.0
+    #: Block levels of L-BFGS's preconditioner toward smooth changes (:func:`impasto.optim.smooth`; 0: plain).
+    smooth: int = SMOOTH_LEVELS
 
     def steps(self, scales: int) -> list[int]:
         """Steps per scale for a run over ``scales`` scales."""
@@ -48,10 +56,13 @@ class Preset:
 #: The coarse scales keep their counts (their steps are cheap and more of them did not
 #: show in the finished picture: 60 steps at 128 px scored no better than 20).
 #: draft and high keep fixed counts: draft is a preview, and high is the reference the
-#: curves measure standard against.
+#: curves measure standard against. draft keeps plain L-BFGS: over its 22 steps the
+#: preconditioner scored 3-4% better on the Scream and the Shipwreck and 2-4% worse on
+#: Starry Night and Composition VII (AVX2 CPU, bench/RESULTS.md); standard and high gained
+#: 2-5% on three paintings each and were level on the fourth.
 PRESETS: dict[str, Preset] = {
     # A recognisable preview in seconds: optimised up to 256 px, then enlarged.
-    "draft": Preset(start_size=128, ratio=2.0, first=16, middle=4, last=6, top=256),
+    "draft": Preset(start_size=128, ratio=2.0, first=16, middle=4, last=6, top=256, smooth=0),
     "standard": Preset(start_size=128, ratio=2.0, first=20, middle=8, last=40, threshold=0.0125),
     # Gentler size steps and many more steps at the output size, for prints.
     "high": Preset(start_size=128, ratio=2 ** 0.5, first=60, middle=15, last=50),
@@ -106,6 +117,11 @@ def plan(config: StyleConfig, start_at: int = 0) -> list[tuple[int, int]]:
             scale_sizes, steps = scale_sizes[-config.steps:], steps[-config.steps:]
         steps = rescale(steps, config.steps)
     return list(zip(scale_sizes, steps))
+
+
+def smoothing(config: StyleConfig) -> int:
+    """Block levels of the L-BFGS preconditioner for this run's preset (0: plain L-BFGS)."""
+    return PRESETS[config.quality].smooth
 
 
 def until(config: StyleConfig) -> Plateau | None:
