@@ -6,7 +6,7 @@ import torch
 from impasto import image as im
 from impasto.events import Cancel, Progress, RunClock
 from impasto.loop import optimise
-from impasto.objective import Objective
+from impasto.objective import Objective, Parts
 
 
 def _objective(net, photo, painting, **kw):
@@ -124,3 +124,21 @@ def test_late_terms_are_minimised_and_counted_with_the_rest():
     result = optimise(Split(), init, 10)
     assert torch.allclose(result.image, torch.full_like(init, 0.5), atol=1e-3)  # argmin of x^2 + (x-1)^2
     assert result.loss == pytest.approx(init.numel() * 0.5, rel=1e-3)  # 0.25 + 0.25 per pixel
+
+
+def test_the_loop_hands_its_smooth_levels_to_lbfgs_plain_by_default(monkeypatch):
+    from impasto import loop
+    from impasto.optim import LBFGS
+
+    made = []
+
+    class Spy(LBFGS):
+        def __init__(self, *args, **kw):
+            made.append(kw["smooth"])
+            super().__init__(*args, **kw)
+
+    monkeypatch.setattr(loop, "LBFGS", Spy)
+    x = torch.rand(1, 3, 8, 8)
+    loop.optimise(lambda image: Parts((image - 0.5).pow(2).sum(), 0.0, 0.0, 0.0), x, 2)
+    loop.optimise(lambda image: Parts((image - 0.5).pow(2).sum(), 0.0, 0.0, 0.0), x, 2, smooth=3)
+    assert made == [0, 3]  # callers pass their preset's levels (schedule.smoothing)

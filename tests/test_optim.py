@@ -210,19 +210,3 @@ def test_lbfgs_with_the_smooth_preconditioner_converges_sooner_on_a_picture():
     assert _image_quadratic(5, smooth=4) < 0.1 * _image_quadratic(5, smooth=0)
     assert _image_quadratic(20, smooth=4) < 1e-5  # and still to the solution
 
-
-def test_the_loop_preconditions_lbfgs(monkeypatch):
-    from impasto import loop, schedule
-    from impasto.objective import Parts
-
-    made = []
-
-    class Spy(LBFGS):
-        def __init__(self, *args, **kw):
-            made.append(kw)
-            super().__init__(*args, **kw)
-
-    monkeypatch.setattr(loop, "LBFGS", Spy)
-    x = torch.rand(1, 3, 8, 8)
-    loop.optimise(lambda image: Parts((image - 0.5).pow(2).sum(), 0.0, 0.0, 0.0), x, 2)
-    assert made and made[0]["smooth"] == schedule.SMOOTH_LEVELS > 0

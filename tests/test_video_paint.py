@@ -45,3 +45,21 @@ def _pil(frame):
     from PIL import Image
 
     return Image.fromarray(frame)
+
+
+def test_later_frames_get_their_presets_preconditioner_as_stills_do(tmp_path, monkeypatch):
+    from impasto.schedule import SMOOTH_LEVELS
+    from impasto.video import paint
+
+    seen = []
+    real = paint.optimise
+
+    def spy(*args, **kw):
+        seen.append(kw["smooth"])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(paint, "optimise", spy)
+    clip = write_folder(tmp_path / "clip", panned(2, w=48, h=32, shift=2))
+    for quality in ("draft", "standard"):
+        impasto.stylize_video(clip, STYLE, tmp_path / quality, fill="local", quality=quality, **TINY)
+    assert seen == [0, SMOOTH_LEVELS]  # the first frame of each is a still (pipeline.paint)

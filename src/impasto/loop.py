@@ -18,7 +18,6 @@ import torch
 from .events import Cancel, Progress, RunClock, returns
 from .objective import Parts
 from .optim import LBFGS, Adam, history_length
-from .schedule import SMOOTH_LEVELS
 from .stopping import Plateau
 
 #: Default step sizes: L-BFGS's quasi-Newton step is already well scaled; Adam
@@ -51,14 +50,15 @@ def optimise(
     cancel: Cancel | None = None,
     warm: list | None = None,
     until: Plateau | None = None,
-    smooth: int = SMOOTH_LEVELS,
+    smooth: int = 0,
 ) -> ScaleResult:
     """Run ``steps`` optimiser steps from ``init``; return the lowest-loss image seen.
 
     With ``until``, ``steps`` is a cap: the scale stops earlier once its loss
     stops improving (see :mod:`impasto.stopping`), and the clock drops the steps
     it did not need. ``smooth``: block levels of L-BFGS's preconditioner
-    (:func:`impasto.optim.smooth`; 0 for plain L-BFGS).
+    (:func:`impasto.optim.smooth`; 0, plain L-BFGS); callers pass their preset's
+    (:func:`impasto.schedule.smoothing`).
     """
     clock = clock or RunClock(total=steps, scales=1)
     lr = lr or DEFAULT_LR[optimizer]

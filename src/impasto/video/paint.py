@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .. import color, device as devices, image as im, pipeline
+from .. import color, device as devices, image as im, pipeline, schedule
 from ..config import StyleConfig
 from ..events import Cancel, returns
 from ..loop import optimise
@@ -200,7 +200,7 @@ class Painter:
                                                               for x in targets], self.video.temporal_weight)
         cfg = self.config
         result = optimise(objective, start.to(self.dev), steps, optimizer=cfg.optimizer, lr=cfg.learning_rate,
-                          cancel=self.cancel)
+                          cancel=self.cancel, smooth=schedule.smoothing(cfg))
         return (None if result.stopped else result.image), result.stopped
 
     # -- the clip ------------------------------------------------------------
