@@ -176,18 +176,19 @@ def test_each_scale_starts_from_the_last_ones_curvature_and_lets_it_go(photo, pa
     assert count > 0 and sizes == {numel}
 
 
-def test_the_default_ends_its_scales_on_a_plateau_and_steps_stay_exact(photo, painting):
-    # standard's counts are caps: a small picture (one scale, capped at first + last steps)
-    # stops once its loss falls by less than the threshold a step; --steps N runs N.
+@pytest.mark.parametrize("quality", ["draft", "standard", "high"])
+def test_each_preset_ends_its_scales_on_a_plateau_and_steps_stay_exact(photo, painting, quality):
+    # A preset's counts are caps: a small picture (one scale, capped at first + last steps)
+    # stops once its loss falls by less than the preset's threshold a step; --steps N runs N.
     from impasto.schedule import PRESETS
 
-    cap = PRESETS["standard"].first + PRESETS["standard"].last
+    cap = PRESETS[quality].first + PRESETS[quality].last
     photo, painting = im.to_tensor(photo), im.to_tensor(painting)
-    default = paint(photo, [painting], StyleConfig(size=64))
-    assert default.plan == [(64, cap)] and len(default.scales) == 1
-    steps, ended = default.scales[0]
+    run = paint(photo, [painting], StyleConfig(size=64, quality=quality))
+    assert run.plan == [(64, cap)] and len(run.scales) == 1
+    steps, ended = run.scales[0]
     assert ended == "plateau" and 10 <= steps < cap
-    exact = paint(photo, [painting], StyleConfig(size=64, steps=steps + 3))
+    exact = paint(photo, [painting], StyleConfig(size=64, quality=quality, steps=steps + 3))
     assert exact.scales == [(steps + 3, "steps")]
 
 

@@ -41,15 +41,20 @@ def test_a_preset_with_a_threshold_stops_on_a_plateau_but_explicit_steps_are_exa
     from impasto import schedule
     from impasto.schedule import until
 
-    # standard (the default) stops each scale on a plateau; draft and high run their counts.
+    # Every preset stops each scale on a plateau (issue 14: presets are thresholds, their step
+    # counts only caps): the preview soonest, the print latest.
+    rules = {q: until(StyleConfig(quality=q)) for q in ("draft", "standard", "high")}
+    thresholds = {q: rule.threshold if rule is not None else 0.0 for q, rule in rules.items()}
+    assert thresholds == {q: PRESETS[q].threshold for q in rules}
+    assert thresholds["draft"] > thresholds["standard"] > thresholds["high"] > 0
     default = until(StyleConfig())
-    assert default is not None and default.threshold == PRESETS["standard"].threshold > 0
-    assert until(StyleConfig(quality="draft")) is None and until(StyleConfig(quality="high")) is None
+    assert default is not None and default.threshold == PRESETS["standard"].threshold
     tuned = dataclasses.replace(PRESETS["standard"], threshold=0.004)
     monkeypatch.setitem(schedule.PRESETS, "standard", tuned)
     rule = until(StyleConfig())
     assert rule is not None and rule.threshold == 0.004
-    assert until(StyleConfig(steps=40)) is None  # --steps stays exact
+    for quality in rules:  # --steps stays exact, whatever the preset
+        assert until(StyleConfig(quality=quality, steps=40)) is None
 
 
 def test_a_start_picture_skips_the_scales_below_its_size():

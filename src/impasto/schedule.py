@@ -1,9 +1,10 @@
 """Coarse-to-fine schedule: which sizes to optimise at, and for how many steps.
 
-A preset is a convergence threshold plus caps: each scale runs until its loss
-stops improving by ``threshold`` per step (:mod:`impasto.stopping`) or reaches
-its cap. An explicit step count (``--steps N``) instead runs exactly N steps,
-shared between the scales in the caps' proportions, with no threshold.
+Every preset is a convergence threshold plus caps: each scale runs until its
+loss stops improving by ``threshold`` per step (:mod:`impasto.stopping`) or
+reaches its cap; draft, standard and high differ in how flat "done" is. An
+explicit step count (``--steps N``) instead runs exactly N steps, shared
+between the scales in the caps' proportions, with no threshold.
 
 Starting small and upsampling gives the painting's large-scale structure
 (a 128 px image "sees" the whole composition through VGG's receptive
@@ -53,19 +54,24 @@ class Preset:
 #: 512 px (bench/curves.py, bench/RESULTS.md, AVX2 CPU, 2026-11-30): at the output size a
 #: painting's loss falls by ~2% a step after 20 steps and by ~1% after 30; the fixed 16
 #: steps of before stopped where the Scream and the Shipwreck still gained 3% a step.
-#: The coarse scales keep their counts (their steps are cheap and more of them did not
-#: show in the finished picture: 60 steps at 128 px scored no better than 20).
-#: draft and high keep fixed counts: draft is a preview, and high is the reference the
-#: curves measure standard against. draft keeps plain L-BFGS: over its 22 steps the
-#: preconditioner scored 3-4% better on the Scream and the Shipwreck and 2-4% worse on
-#: Starry Night and Composition VII (AVX2 CPU, bench/RESULTS.md); standard and high gained
-#: 2-5% on three paintings each and were level on the fourth.
+#: The coarse scales keep their counts as caps (their steps are cheap and more of them did
+#: not show in the finished picture: 60 steps at 128 px scored no better than 20).
+#: high (prints) stops a scale once it gains less than 0.3% a step: on the four paintings
+#: its 128 px scale flattens there after ~50 steps and its 512 px scale after ~50 (rates
+#: read from per-step losses, bench/RESULTS.md); the cap of 60 lets a painting that still
+#: gains go on. draft (a preview) stops at 3% a step; at 512 px its scales still fall by
+#: 3-16% a step at their caps, so there it runs its counts, and a small picture stops
+#: sooner. draft keeps plain L-BFGS: over its 22 steps the preconditioner scored 3-4% better
+#: on the Scream and the Shipwreck and 2-4% worse on Starry Night and Composition VII (AVX2
+#: CPU, bench/RESULTS.md); standard and high gained 2-5% on three paintings each and were
+#: level on the fourth.
 PRESETS: dict[str, Preset] = {
     # A recognisable preview in seconds: optimised up to 256 px, then enlarged.
-    "draft": Preset(start_size=128, ratio=2.0, first=16, middle=4, last=6, top=256, smooth=0),
+    "draft": Preset(start_size=128, ratio=2.0, first=16, middle=4, last=6, top=256, threshold=0.03,
+                    smooth=0),
     "standard": Preset(start_size=128, ratio=2.0, first=20, middle=8, last=40, threshold=0.0125),
     # Gentler size steps and many more steps at the output size, for prints.
-    "high": Preset(start_size=128, ratio=2 ** 0.5, first=60, middle=15, last=50),
+    "high": Preset(start_size=128, ratio=2 ** 0.5, first=60, middle=15, last=60, threshold=0.003),
 }
 
 
