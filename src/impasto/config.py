@@ -46,7 +46,7 @@ class StyleConfig(Options):
     size: int = option(512, "long side of the output in px", bounds=(MIN_SIZE, MAX_SIZE))
     steps: Optional[int] = option(
         None, "exact optimisation steps over all scales (default: the quality preset decides; "
-        "standard stops each scale once its loss stops improving)",
+        "each preset stops each scale once its loss stops improving)",
     )
     quality: str = option(
         "standard",
