@@ -209,4 +209,3 @@ def _image_quadratic(steps: int, smooth: int) -> float:
 def test_lbfgs_with_the_smooth_preconditioner_converges_sooner_on_a_picture():
     assert _image_quadratic(5, smooth=4) < 0.1 * _image_quadratic(5, smooth=0)
     assert _image_quadratic(20, smooth=4) < 1e-5  # and still to the solution
-

@@ -162,6 +162,7 @@ def paint(
     steps_plan = schedule.plan(config, start_at=max(init_image.shape[-2:]) if init_image is not None else 0)
     clock = RunClock.for_plan(steps_plan)
     rule = schedule.until(config)
+    levels = schedule.smoothing(config)  # the preconditioner's, the same at every scale
     ended: list[tuple[int, str]] = []
     h0, w0 = content.shape[-2:]
     final_photo = im.resize(net_content, im.fit_size(w0, h0, config.size))  # once, not per snapshot
@@ -196,7 +197,7 @@ def paint(
         result = optimise(objective, start, steps, optimizer=config.optimizer,
                           lr=config.learning_rate, clock=clock, scale=index,
                           callback=report, cancel=cancel, warm=warm, until=rule,
-                          smooth=schedule.smoothing(config))
+                          smooth=levels)
         x = result.image
         ended.append((result.steps, result.ended))
         if result.stopped:
