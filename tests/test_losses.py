@@ -143,3 +143,25 @@ def test_quantiles_keep_a_distribution_when_resampled():
     fewer = losses.quantiles(rows, 100)
     assert fewer.shape == (3, 100) and bool((fewer.diff(dim=1) >= 0).all())
     torch.testing.assert_close(fewer.mean(dim=1), rows.mean(dim=1), atol=2e-3, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_gram_keeps_its_map_for_the_backward_at_the_maps_precision(dtype):
+    # Under bf16 autocast the style maps are bf16; the Gram is accumulated in fp32, but an
+    # fp32 copy of each map kept for the backward was half a bf16 run's saved activations.
+    gen = torch.Generator().manual_seed(0)
+    f = torch.randn(1, 8, 12, 10, generator=gen).to(dtype).contiguous(memory_format=torch.channels_last)
+    x = f.clone().requires_grad_(True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        g = losses.gram(x)
+    assert g.dtype == torch.float32
+    assert saved and sum(t.numel() * t.element_size() for t in saved) <= f.numel() * f.element_size()
+    upstream = torch.randn(1, 8, 8, generator=gen)
+    (g * upstream).sum().backward()
+    wide = f.float().requires_grad_(True)  # the same statistic, by plain autograd in fp32
+    plain = torch.bmm(wide.reshape(1, 8, 120), wide.reshape(1, 8, 120).transpose(1, 2)) / 120
+    (plain * upstream).sum().backward()
+    torch.testing.assert_close(g, plain.detach())
+    assert x.grad is not None and x.grad.dtype == dtype
+    torch.testing.assert_close(x.grad, wide.grad.to(dtype))

@@ -31,17 +31,25 @@ class _SelfProduct(torch.autograd.Function):
     is one product. At relu1_1 of a 512x384 picture that is 100 MB less at the start of
     the backward pass, when every saved activation is still held (the moment a run's
     memory peaks), and one product fewer per step.
+
+    The product and its gradient are computed in fp32 whatever ``flat``'s precision, but
+    a bf16 map is kept for the backward as it is and widened again there: casting before
+    the product made autograd keep an fp32 copy of every style layer's map beside the
+    network's own bf16 one (a bf16 pass at 512x384 saved 234 MiB for its backward, now 143;
+    the copies were freed as the backward began, so an emulated-bf16 run's peak, reached
+    later in the backward, stayed the same: issue 14, bench/RESULTS.md).
     """
 
     @staticmethod
     def forward(ctx: Any, flat: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(flat)
-        return torch.bmm(flat.transpose(1, 2), flat)
+        wide = flat.float()
+        return torch.bmm(wide.transpose(1, 2), wide)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (flat,) = ctx.saved_tensors
-        return torch.bmm(flat, grad + grad.transpose(1, 2))
+        return torch.bmm(flat.float(), grad + grad.transpose(1, 2)).to(flat.dtype)
 
 
 def gram_sum(
@@ -53,7 +61,7 @@ def gram_sum(
     ``mask`` (N x 1 x H x W, weights in [0, 1]) weights the positions.
     """
     n, c, h, w = features.shape
-    features = features.float()  # accumulate in fp32 even under autocast
+    # Accumulated in fp32 even under autocast (_SelfProduct widens the map itself).
     if features.is_contiguous(memory_format=torch.channels_last):
         # Positions x channels is a free view of channels_last maps, and X^T X on it
         # runs about twice as fast as the NCHW product at the first layers.
@@ -63,6 +71,7 @@ def gram_sum(
     if mask is None:
         return _SelfProduct.apply(flat), float(h * w)
     m = mask.reshape(n, h * w, 1).float()
+    flat = flat.float()
     return torch.bmm((flat * m).transpose(1, 2), flat), m.sum()
 
 
