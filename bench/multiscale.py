@@ -3,6 +3,7 @@
     .venv/bin/python bench/multiscale.py                    # 512 px comparison (about 5 min a round)
     .venv/bin/python bench/multiscale.py --rounds 3         # medians over rounds
     .venv/bin/python bench/multiscale.py --memory 1024 2048 4096   # peak RSS by size (long)
+    .venv/bin/python bench/multiscale.py --skip-compare --memory 256 512 768 1024 --full   # real default runs
 
 Equal wall time, in one process: the default (coarse to fine) run is timed;
 then a single-scale run at 512 px starts from the photo and its best picture
@@ -11,7 +12,9 @@ steps do not depend on the planned total). A coarse-to-fine run with plain
 upsampling between scales shows what adding the photo's detail back gives.
 All pictures are scored by bench/score.py and by impasto's own loss at 512 px.
 The memory runs are commands (fresh processes) with few steps, since the
-peak comes from the largest scale's first step.
+peak comes from the largest scale's first step; ``--full`` runs each size with
+the default settings instead (every scale to its plateau: what a user's run holds,
+the L-BFGS history included, which grows over a scale's steps).
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ def main() -> int:
     parser.add_argument("--memory", type=int, nargs="*", metavar="SIZE",
                         help="also peak RSS of a command at each of these sizes")
     parser.add_argument("--skip-compare", action="store_true")
+    parser.add_argument("--full", action="store_true", help="memory runs with the default settings, not 6 steps")
     args = parser.parse_args()
     print("\n".join(machine.stamp_lines(machine.stamp())) + "\n")
     if not args.skip_compare:
@@ -112,9 +116,9 @@ def main() -> int:
         print("\n| size | options | wall s | peak RSS MiB |\n|---|---|---|---|")
         for size in args.memory:
             for extra in ([], ["--tile-size", "1024"]) if size == 2048 else ([],):
-                opts = ["--size", str(size), "--steps", "6", *extra]
+                opts = ["--size", str(size), *([] if args.full else ["--steps", "6"]), *extra]
                 t, rss = timed(cmd + ["-o", str(out / f"m{size}.png"), *opts])
-                print(f"| {size} | {' '.join(opts[2:])} | {t:.0f} | {rss:.0f} |", flush=True)
+                print(f"| {size} | {' '.join(opts[2:]) or 'the defaults'} | {t:.0f} | {rss:.0f} |", flush=True)
     return 0
 
 
