@@ -89,25 +89,29 @@ def test_sliced_wasserstein_pulls_colours_towards_the_target():
     assert dark.grad is not None and bool((dark.grad < 0).all())  # descent makes every pixel brighter
 
 
+@pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_gram_gradient_is_that_of_the_plain_product(channels_last):
-    # gram_sum's one-product backward, X (G + G^T), must give autograd's gradient of X^T X
-    # for any upstream gradient, symmetric or not, in either layout.
+def test_gram_gradient_is_that_of_the_plain_product(channels_last, masked):
+    # gram_sum's one-product backward, M X (G + G^T), must give autograd's gradient of
+    # X^T M X for any upstream gradient, symmetric or not, in either layout, with or
+    # without a mask's position weights M.
     gen = torch.Generator().manual_seed(0)
     f = torch.randn(2, 5, 6, 7, generator=gen)
     if channels_last:
         f = f.contiguous(memory_format=torch.channels_last)
+    mask = torch.rand(2, 1, 6, 7, generator=gen) if masked else None
+    weights = torch.ones(2, 1, 42) if mask is None else mask.reshape(2, 1, 42)
     upstream = torch.randn(2, 5, 5, generator=gen)
     grads = []
     def plain(x):
-        return torch.bmm(x.reshape(2, 5, 42), x.reshape(2, 5, 42).transpose(1, 2))
+        return torch.bmm(x.reshape(2, 5, 42) * weights, x.reshape(2, 5, 42).transpose(1, 2))
 
-    for product in (lambda x: losses.gram_sum(x)[0], plain):
+    for product in (lambda x: losses.gram_sum(x, mask)[0], plain):
         x = f.clone().requires_grad_(True)
         g = product(x)
         (g * upstream).sum().backward()
         grads.append(x.grad)
-    torch.testing.assert_close(losses.gram_sum(f)[0], plain(f))
+    torch.testing.assert_close(losses.gram_sum(f, mask)[0], plain(f))
     torch.testing.assert_close(grads[0], grads[1])
 
 
@@ -145,22 +149,27 @@ def test_quantiles_keep_a_distribution_when_resampled():
     torch.testing.assert_close(fewer.mean(dim=1), rows.mean(dim=1), atol=2e-3, rtol=0)
 
 
+@pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_gram_keeps_its_map_for_the_backward_at_the_maps_precision(dtype):
+def test_gram_keeps_its_map_for_the_backward_at_the_maps_precision(dtype, masked):
     # Under bf16 autocast the style maps are bf16; the Gram is accumulated in fp32, but an
     # fp32 copy of each map kept for the backward was ~40% of a bf16 pass's saved tensors.
+    # A masked Gram (--mask runs) keeps the map, the mask's weights and their sum, nothing more.
     gen = torch.Generator().manual_seed(0)
     f = torch.randn(1, 8, 12, 10, generator=gen).to(dtype).contiguous(memory_format=torch.channels_last)
+    mask = torch.rand(1, 1, 12, 10, generator=gen) if masked else None
+    weights = torch.ones(1, 1, 120) if mask is None else mask.reshape(1, 1, 120)
     x = f.clone().requires_grad_(True)
     saved = []
     with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
-        g = losses.gram(x)
+        g = losses.gram(x, mask)
     assert g.dtype == torch.float32
-    assert saved and sum(t.numel() * t.element_size() for t in saved) <= f.numel() * f.element_size()
+    allowed = f.numel() * f.element_size() + (0 if mask is None else (mask.numel() + 1) * 4)
+    assert saved and sum(t.numel() * t.element_size() for t in saved) <= allowed
     upstream = torch.randn(1, 8, 8, generator=gen)
     (g * upstream).sum().backward()
     wide = f.float().requires_grad_(True)  # the same statistic, by plain autograd in fp32
-    plain = torch.bmm(wide.reshape(1, 8, 120), wide.reshape(1, 8, 120).transpose(1, 2)) / 120
+    plain = torch.bmm(wide.reshape(1, 8, 120) * weights, wide.reshape(1, 8, 120).transpose(1, 2)) / weights.sum()
     (plain * upstream).sum().backward()
     torch.testing.assert_close(g, plain.detach())
     assert x.grad is not None and x.grad.dtype == dtype

@@ -24,10 +24,11 @@ import torch
 
 
 class _SelfProduct(torch.autograd.Function):
-    """``X^T X`` for a batch of positions x channels matrices, with a one-product backward.
+    """``X^T diag(m) X`` for a batch of positions x channels matrices ``X`` and position weights
+    ``m`` (None: all ones), with a one-product backward.
 
-    Why not ``torch.bmm(X^T, X)``: autograd sees two inputs and computes two
-    gradients the size of the feature map, then adds them, while ``d(X^T X) = X (G + G^T)``
+    Why not ``torch.bmm((m X)^T, X)``: autograd sees two inputs and computes two
+    gradients the size of the feature map, then adds them, while ``d(X^T M X) = M X (G + G^T)``
     is one product. At relu1_1 of a 512x384 picture that is 100 MB less at the start of
     the backward pass, when every saved activation is still held (the moment a run's
     memory peaks), and one product fewer per step.
@@ -37,19 +38,23 @@ class _SelfProduct(torch.autograd.Function):
     the product made autograd keep an fp32 copy of every style layer's map beside the
     network's own bf16 one (a bf16 pass at 512x384 saved 234 MiB for its backward, now 143;
     the copies were freed as the backward began, so an emulated-bf16 run's peak, reached
-    later in the backward, stayed the same: issue 14, bench/RESULTS.md).
+    later in the backward, stayed the same: issue 14, bench/RESULTS.md). The weights get no
+    gradient: a mask is an input, not something a run optimises.
     """
 
     @staticmethod
-    def forward(ctx: Any, flat: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(flat)
+    def forward(ctx: Any, flat: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+        ctx.save_for_backward(flat, weights)
         wide = flat.float()
-        return torch.bmm(wide.transpose(1, 2), wide)
+        return torch.bmm((wide if weights is None else wide * weights).transpose(1, 2), wide)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        (flat,) = ctx.saved_tensors
-        return torch.bmm(flat.float(), grad + grad.transpose(1, 2)).to(flat.dtype)
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        flat, weights = ctx.saved_tensors
+        wide = flat.float()
+        if weights is not None:
+            wide = wide * weights
+        return torch.bmm(wide, grad + grad.transpose(1, 2)).to(flat.dtype), None
 
 
 def gram_sum(
@@ -69,10 +74,9 @@ def gram_sum(
     else:
         flat = features.reshape(n, c, h * w).transpose(1, 2)
     if mask is None:
-        return _SelfProduct.apply(flat), float(h * w)
-    m = mask.reshape(n, h * w, 1).float()
-    flat = flat.float()
-    return torch.bmm((flat * m).transpose(1, 2), flat), m.sum()
+        return _SelfProduct.apply(flat, None), float(h * w)
+    m = mask.detach().reshape(n, h * w, 1).float()
+    return _SelfProduct.apply(flat, m), m.sum()
 
 
 def gram(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
