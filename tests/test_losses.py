@@ -203,3 +203,12 @@ def test_gram_keeps_its_map_for_the_backward_at_the_maps_precision(dtype, masked
     torch.testing.assert_close(g, plain.detach())
     assert x.grad is not None and x.grad.dtype == dtype
     torch.testing.assert_close(x.grad, wide.grad.to(dtype))
+
+
+def test_quantiles_sit_at_the_centres_of_equal_bins_clamped_at_the_ends():
+    # Position i of n stands for the quantile (i + 0.5) / n; a row of m values has its value j
+    # at (j + 0.5) / m, linearly between, and its end values beyond the first and last centre.
+    row = torch.tensor([[0.0, 10.0]])
+    torch.testing.assert_close(losses.quantiles(row, 4), torch.tensor([[0.0, 2.5, 7.5, 10.0]]))
+    row = torch.tensor([[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]])
+    torch.testing.assert_close(losses.quantiles(row, 3), torch.tensor([[0.5, 2.5, 4.5]]))

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import torch
+import torch.nn.functional as F
 
 
 class _SelfProduct(torch.autograd.Function):
@@ -166,13 +167,9 @@ def quantiles(sorted_rows: torch.Tensor, positions: int) -> torch.Tensor:
     """
     if positions == sorted_rows.shape[1]:
         return sorted_rows
-    # Quantiles at the centres of ``positions`` equal bins, by linear interpolation.
-    at = (torch.arange(positions, dtype=torch.float64) + 0.5) / positions * sorted_rows.shape[1] - 0.5
-    at = at.clamp(0, sorted_rows.shape[1] - 1)
-    lo = at.floor().long().to(sorted_rows.device)
-    hi = (lo + 1).clamp(max=sorted_rows.shape[1] - 1)
-    frac = (at.to(sorted_rows.device) - lo).to(sorted_rows)
-    return sorted_rows[:, lo] * (1 - frac) + sorted_rows[:, hi] * frac
+    # Quantiles at the centres of ``positions`` equal bins, by linear interpolation between the
+    # rows' own bin centres (clamped at the ends): what align_corners=False computes.
+    return F.interpolate(sorted_rows[None], size=positions, mode="linear", align_corners=False)[0]
 
 
 def sorted_projections(image: torch.Tensor, dirs: torch.Tensor, positions: int | None = None) -> torch.Tensor:
@@ -223,9 +220,9 @@ def histogram_gradient(features: torch.Tensor, target: torch.Tensor) -> tuple[to
     matched to the mean of the target's values over the group's ranks. A group of one
     gets exactly the target of its rank; ties (a ReLU map's many zeros, values within
     1/256 of each other) share their ranks' mean instead of an arbitrary order of them.
-    At 512x384 on a 2-core AVX2 CPU sorting took ~0.19 s of a ~3 s step, counting takes
-    ~0.10 s (bench/RESULTS.md, issue 14); on a bf16 CPU, whose convolutions are faster and
-    whose sort is not, the share saved is larger.
+    At 512x384 on a 2-core AVX2 CPU sorting took 0.17-0.23 s of a ~2.8 s step, counting
+    takes ~0.06 s (bench/RESULTS.md, issue 14); on a bf16 CPU, whose convolutions are
+    faster and whose sort is not, the share saved is larger.
     """
     flat = features.detach().float().reshape(features.shape[1], -1)
     positions = flat.shape[1]
@@ -249,7 +246,7 @@ def histogram_gradient(features: torch.Tensor, target: torch.Tensor) -> tuple[to
         means = (sums.gather(1, ends) - sums.gather(1, ends - sizes)) / sizes.clamp_min(1)
         matched = means.float().view(-1)[bins]
         diff = torch.sub(part, matched, out=grad[rows])
-        total += diff.pow(2).sum(dtype=torch.float64)
+        total += diff.square().sum()  # torch sums in blocks: fp32 is exact enough here
     grad.mul_(2.0 / flat.numel())
     return (total / flat.numel()).float(), grad.reshape(features.shape)
 

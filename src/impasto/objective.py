@@ -51,8 +51,8 @@ PALETTE_DIRECTIONS = 32
 #: AVX2) relu1_1 alone brought the texture measure (bench/measures.py) furthest at the least
 #: cost to the score; relu4_1 (the paper's other layer) and relu2_1 + relu3_1 less, for more time.
 #: It is taken on an even grid, every s-th row and column, computed straight from the pixels
-#: (features.relu1_1_grid). Sorting the whole relu1_1 of a 512x384 picture costs 0.74 s a step
-#: on 2 AVX2 cores, a quarter of the step; every second row and column 0.16 s, with the same
+#: (features.relu1_1_grid). Sorting (the term's first ranking) the whole relu1_1 of a 512x384
+#: picture cost 0.74 s a step on 2 AVX2 cores, a quarter of the step; every second row and column 0.16 s, with the same
 #: texture (0.92 both, The Scream). Every third (conv1_1's windows then cover each pixel once)
 #: carried less texture: The Scream 1.02, Shipwreck 0.98 against 0.92, 0.88. Above about
 #: HISTOGRAM_POSITIONS positions the grid thins further, so that its memory and time stay
@@ -208,7 +208,7 @@ class Objective:
     def late(self, image: torch.Tensor) -> torch.Tensor:
         """The terms the loop evaluates after the network's backward pass (part of the style).
 
-        The histogram term's pass (a convolution, a sort, their gradients) allocates
+        The histogram term's pass (a convolution, the ranking, their gradients) allocates
         ~50 MB of scratch at 512 px. Before the network's forward pass, those blocks
         stayed in the C allocator's heap under the activations and lifted a default run's
         peak by 40-90 MiB; after its backward pass, when the activations are freed, they
