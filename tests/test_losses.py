@@ -212,3 +212,13 @@ def test_quantiles_sit_at_the_centres_of_equal_bins_clamped_at_the_ends():
     torch.testing.assert_close(losses.quantiles(row, 4), torch.tensor([[0.0, 2.5, 7.5, 10.0]]))
     row = torch.tensor([[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]])
     torch.testing.assert_close(losses.quantiles(row, 3), torch.tensor([[0.5, 2.5, 4.5]]))
+
+
+def test_rank_keys_follow_the_values_order_negative_and_positive():
+    # The histogram term ranks by these keys: they must rise with the value across signs
+    # (a bfloat16's bits read as an integer run backwards for negative values).
+    values = torch.tensor([-float("inf"), -300.0, -2.0, -1.0, -1e-3, -0.0, 0.0, 1e-3, 1.0, 1.01, 2.0, 300.0])
+    keys = losses.rank_keys(values)
+    assert bool((keys[1:] >= keys[:-1]).all()), keys
+    assert bool((keys[1:5] > keys[:4]).all()) and bool((keys[7:] > keys[6:-1]).all())  # apart -> different keys
+    assert losses.rank_keys(torch.tensor([1.0, 1.001]))[0] == losses.rank_keys(torch.tensor([1.001]))[0]  # 1/256
