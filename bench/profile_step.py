@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 # impasto first: its heap tuning must precede torch, as in a real run (machine imports torch).
 import impasto  # noqa: E402, I001
 import torch  # noqa: E402
-from impasto import image as im, pipeline  # noqa: E402
+from impasto import image as im, pipeline, schedule  # noqa: E402
 from impasto.loop import optimise  # noqa: E402
 from impasto.objective import Objective  # noqa: E402
 
@@ -62,23 +62,20 @@ def kind_of(name: str) -> str:
     return "other"
 
 
-def setup(size: int, precision: str) -> tuple[Objective, torch.Tensor]:
+def setup(size: int, precision: str) -> tuple[impasto.StyleConfig, Objective, torch.Tensor]:
+    """The run's options, one scale's objective at ``size`` and the photo at that size."""
     config = impasto.StyleConfig(size=size, precision=precision)
     content = im.to_tensor(im.load(str(EXAMPLES / "tubingen.jpg")).rgb)
     style = im.to_tensor(im.load(str(EXAMPLES / "starry_night.jpg")).rgb)
-    h, w = pipeline.fit_for_network(content.shape[-1], content.shape[-2], size)
-    dev = torch.device("cpu")
-    net = pipeline.build_network(config, dev)
-    c = im.resize(content, (h, w))
-    s = im.resize(style, pipeline.fit_for_network(style.shape[-1], style.shape[-2], size))
-    bf16 = precision == "bf16"
-    return pipeline.build_objective(net, config, c, [s], bf16=bf16), c
+    net = pipeline.build_network(config, torch.device("cpu"))
+    c = pipeline.fit_picture(content, size)
+    s = pipeline.fit_picture(style, round(size * config.style_scale))
+    return config, pipeline.build_objective(net, config, c, [s], bf16=precision == "bf16"), c
 
 
 def profile(size: int, precision: str, warmup: int, steps: int, top: int) -> list[str]:
-    objective, start = setup(size, precision)
-    config = impasto.StyleConfig()
-    levels = pipeline.schedule.smoothing(config)
+    config, objective, start = setup(size, precision)
+    levels = schedule.smoothing(config)
     warm = optimise(objective, start, warmup, smooth=levels)  # kernels and targets warm, history built
     times: list[float] = []
 

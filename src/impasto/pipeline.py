@@ -51,6 +51,11 @@ def fit_for_network(width: int, height: int, long_side: int) -> tuple[int, int]:
     return h, w
 
 
+def fit_picture(picture: torch.Tensor, long_side: int) -> torch.Tensor:
+    """``picture`` (NCHW) resized to :func:`fit_for_network`'s size for ``long_side``."""
+    return im.resize(picture, fit_for_network(picture.shape[-1], picture.shape[-2], long_side))
+
+
 def build_network(config: StyleConfig, device: torch.device) -> features.VGGFeatures:
     layers = tuple(config.content_layers) + tuple(config.style_layers)
     net = features.build(config.weights, layers, config.pooling)
@@ -186,8 +191,7 @@ def paint(
         size = fit_for_network(w0, h0, long_side)
         c = im.resize(net_content, size).to(dev)
         style_long = round(long_side * config.style_scale)
-        s = [im.resize(p, fit_for_network(p.shape[-1], p.shape[-2], style_long)).to(dev)
-             for p in net_styles]
+        s = [fit_picture(p, style_long).to(dev) for p in net_styles]
         m = [im.resize(mask, size).to(dev)[:, :1] for mask in masks] if masks else None
         objective = build_objective(net, config, c, s, bf16=bf16, masks=m,
                                     tile=tiles.tile_for(config.tile_size, *size))

@@ -132,8 +132,7 @@ class Painter:
         cfg = self.config
         if self._base is None:
             long = round(max(self.size) * cfg.style_scale)
-            s = [im.resize(p, pipeline.fit_for_network(p.shape[-1], p.shape[-2], long)).to(self.dev)
-                 for p in self.styles]
+            s = [pipeline.fit_picture(p, long).to(self.dev) for p in self.styles]
             m = [x.to(self.dev) for x in self.masks] if self.masks else None
             self._base = pipeline.build_objective(self.net, cfg, net_c.to(self.dev), s, bf16=self.bf16, masks=m)
             return self._base
