@@ -28,15 +28,13 @@ def test_every_bench_script_imports_with_the_stored_results_of_this_checkout():
     assert {"bench", "multiscale", "strength", "score", "measures"} <= set(SCRIPTS)
 
 
-def test_the_step_profile_finds_the_networks_convolutions_forward_and_backward():
+def test_the_step_profile_finds_the_networks_convolutions_forward_and_backward(monkeypatch):
     # bench/profile_step.py groups profiler op names into kinds; torch renames ops between
     # versions and paths (mkldnn in fp32, a slow path for emulated bf16), and a profile whose
     # convolutions land in "other" would mislead whoever reads it. A real 32 px profile here.
-    sys.path[:0] = [str(ROOT / "bench")]
-    try:
-        import profile_step
-    finally:
-        del sys.path[0]
+    # (monkeypatch restores sys.path afterwards, the script's own additions included.)
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import profile_step
     lines = profile_step.profile(32, "fp32", warmup=1, steps=1, top=5)
     shares = {row.split("|")[1].strip(): float(row.split("|")[3].strip(" %"))
               for row in lines if row.startswith("| ") and row.count("|") == 4 and "%" in row}

@@ -221,4 +221,5 @@ def test_rank_keys_follow_the_values_order_negative_and_positive():
     keys = losses.rank_keys(values)
     assert bool((keys[1:] >= keys[:-1]).all()), keys
     assert bool((keys[1:5] > keys[:4]).all()) and bool((keys[7:] > keys[6:-1]).all())  # apart -> different keys
-    assert losses.rank_keys(torch.tensor([1.0, 1.001]))[0] == losses.rank_keys(torch.tensor([1.001]))[0]  # 1/256
+    close = losses.rank_keys(torch.tensor([1.0, 1.001]))
+    assert close[0] == close[1]  # within bfloat16's 1/256: one key
