@@ -432,7 +432,7 @@ def main() -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     RUNS.mkdir(exist_ok=True)
-    kind = "bf16" if machine.has_bf16() else "avx2"
+    kind = machine.slug()
     out = RUNS / f"{info['date']}-{kind}-{mode}.md"
     n = 1
     while out.exists():  # never overwrite an earlier run's figures

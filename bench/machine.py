@@ -1,9 +1,11 @@
 """Which machine a figure came from: every table the bench prints names it.
 
 The project's CPUs differ in what matters for speed: some are AVX2 only,
-others (AMD Zen 4, recent Xeons) have native bf16 dot products. A figure
-without its CPU kind cannot be compared with another, so each printed table
-starts with ``stamp(command)``: date, CPU kind and model, cores, torch, command.
+some have AVX-512 but no bf16 (an Intel Xeon whose hypervisor hides AMX and
+AVX512-BF16: fp32 convolutions ~2.4x an AVX2 EPYC's, bf16 emulated), others
+(AMD Zen 4, recent Xeons) have native bf16 dot products. A figure without its
+CPU kind cannot be compared with another, so each printed table starts with
+``stamp(command)``: date, CPU kind and model, cores, torch, command.
 """
 
 from __future__ import annotations
@@ -26,13 +28,17 @@ def _cpuinfo() -> str:
         return ""
 
 
-def has_bf16() -> bool:
-    """True where the CPU computes bf16 natively (AVX512-BF16 or AMX-BF16)."""
-    flags = set()
+def _flags() -> set[str]:
+    flags: set[str] = set()
     for line in _cpuinfo().splitlines():
         if line.startswith("flags"):
             flags.update(line.split(":", 1)[1].split())
-    return any(flag in flags for flag in _FLAGS_WITH_BF16)
+    return flags
+
+
+def has_bf16() -> bool:
+    """True where the CPU computes bf16 natively (AVX512-BF16 or AMX-BF16)."""
+    return any(flag in _flags() for flag in _FLAGS_WITH_BF16)
 
 
 def model_name() -> str:
@@ -44,9 +50,21 @@ def model_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def kind() -> str:
+    """'bf16 CPU', 'AVX-512 CPU (no bf16)' or 'AVX2 CPU': what sets a step's speed here."""
+    if has_bf16():
+        return "bf16 CPU"
+    return "AVX-512 CPU (no bf16)" if "avx512f" in _flags() else "AVX2 CPU"
+
+
+def slug() -> str:
+    """The kind as a file-name word: bf16, avx512 or avx2 (bench/runs/DATE-SLUG-MODE.md)."""
+    return {"bf16 CPU": "bf16", "AVX-512 CPU (no bf16)": "avx512"}.get(kind(), "avx2")
+
+
 def cpu_kind() -> str:
-    """'bf16 CPU' or 'AVX2 CPU', with the model name: the label every figure carries."""
-    return f"{'bf16 CPU' if has_bf16() else 'AVX2 CPU'} ({model_name()})"
+    """The CPU kind with the model name: the label every figure carries."""
+    return f"{kind()} ({model_name()})"
 
 
 def command_line() -> str:

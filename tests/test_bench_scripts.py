@@ -42,3 +42,21 @@ def test_the_step_profile_finds_the_networks_convolutions_forward_and_backward(m
     assert shares.get("other", 0.0) < shares["conv forward"], lines
     assert profile_step.kind_of("aten::_slow_conv2d_backward") == "conv backward"
     assert profile_step.kind_of("aten::mkldnn_convolution") == "conv forward"
+
+
+def test_each_figure_is_labelled_with_the_cpu_kind_its_flags_say(monkeypatch):
+    # Three kinds run this project at different speeds (an AVX-512 Xeon without bf16 takes a
+    # 512 px step ~2.4x faster than an AVX2 EPYC; a bf16 CPU runs bf16 natively), so a figure
+    # labelled with the wrong kind would be compared with the wrong ones.
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import machine
+    def cpu(flags: str) -> None:
+        monkeypatch.setattr(machine, "_cpuinfo", lambda: f"model name\t: Test CPU\nflags\t\t: fpu {flags}\n")
+    cpu("avx avx2 fma")
+    assert (machine.kind(), machine.has_bf16(), machine.slug()) == ("AVX2 CPU", False, "avx2")
+    cpu("avx2 avx512f avx512bw avx512_vnni")
+    assert (machine.kind(), machine.has_bf16(), machine.slug()) == ("AVX-512 CPU (no bf16)", False, "avx512")
+    cpu("avx2 avx512f avx512_bf16")
+    assert (machine.kind(), machine.has_bf16()) == ("bf16 CPU", True)
+    cpu("avx2 amx_bf16 amx_tile")
+    assert machine.cpu_kind() == "bf16 CPU (Test CPU)"
