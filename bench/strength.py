@@ -34,6 +34,8 @@ OUT = Path("/tmp/impasto-strength")
 
 
 def _value(text: str) -> object:
+    if "," in text:  # a tuple option, e.g. layer_weights=3,3,1,1,1
+        return tuple(_value(part) for part in text.split(","))
     for kind in (int, float):
         try:
             return kind(text)
