@@ -170,6 +170,31 @@ def test_histogram_gradient_is_the_sorted_matchings_up_to_bfloat16_ranks():
     assert float(torch.nn.functional.cosine_similarity(grad.flatten(), exact.flatten(), dim=0)) > 0.9999
 
 
+def test_histogram_matches_group_means_exactly_on_large_activations_and_sums_off_apples_gpu():
+    # Each group's target is a difference of two running sums over all ranks. Activations of
+    # ~1000 over 60k positions make those sums ~6e7, where a float32 running sum (a GPU's
+    # cumsum accumulates in float32; the CPU's in double, so this CPU test cannot tell) is off
+    # by ~4: the matched values must be the groups' exact means. Apple's MPS has no float64,
+    # so there the sums are taken on the CPU (no Mac here to run that path).
+    gen = torch.Generator().manual_seed(5)
+    picture = 1000 + 50 * torch.rand(1, 1, 200, 300, generator=gen)
+    target = torch.sort(1000 + 50 * torch.rand(1, 60000, generator=gen, dtype=torch.float64), dim=1).values
+    _, grad = losses.histogram_gradient(picture, target.float())
+    flat = picture.reshape(1, -1)
+    got = flat - grad.reshape(1, -1) * flat.numel() / 2  # the matched values the gradient moves towards
+    keys = losses.rank_keys(flat)[0]
+    order = torch.argsort(keys, stable=True)
+    _, sizes = torch.unique_consecutive(keys[order], return_counts=True)
+    wanted = target[0]  # as many quantiles as positions: resampling keeps them (to fp32)
+    means = torch.cat([part.mean().view(1) for part in torch.split(wanted.float().double(), sizes.tolist())])
+    exact = torch.empty(flat.shape[1], dtype=torch.float64)
+    exact[order] = torch.repeat_interleave(means, sizes)
+    assert float((got[0].double() - exact).abs().max()) < 2e-3
+    assert losses.running_sum_device(torch.device("mps")) == torch.device("cpu")
+    assert losses.running_sum_device(torch.device("cpu")) == torch.device("cpu")
+    assert losses.running_sum_device(torch.device("cuda", 0)) == torch.device("cuda", 0)
+
+
 def test_quantiles_keep_a_distribution_when_resampled():
     rows = torch.sort(torch.rand(3, 1000, generator=torch.Generator().manual_seed(3)), dim=1).values
     assert losses.quantiles(rows, 1000) is rows

@@ -204,6 +204,12 @@ def rank_keys(values: torch.Tensor) -> torch.Tensor:
     return bits ^ ((bits >> 15) & 0x7FFF)
 
 
+def running_sum_device(device: torch.device) -> torch.device:
+    """Where :func:`histogram_gradient` takes its float64 running sums: on ``device`` itself,
+    except Apple's MPS, which has no float64 tensors, so there the CPU."""
+    return torch.device("cpu") if device.type == "mps" else device
+
+
 def histogram_gradient(features: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Risser et al.'s (2017) histogram loss of 1xCxHxW features, and its gradient: (loss, d loss/d features).
 
@@ -227,7 +233,8 @@ def histogram_gradient(features: torch.Tensor, target: torch.Tensor) -> tuple[to
     flat = features.detach().float().reshape(features.shape[1], -1)
     positions = flat.shape[1]
     grad = torch.empty_like(flat)
-    total = torch.zeros((), dtype=torch.float64, device=flat.device)
+    total = torch.zeros((), device=flat.device)
+    exact = running_sum_device(flat.device)
     for lo in range(0, flat.shape[0], HISTOGRAM_CHUNK):
         rows = slice(lo, lo + HISTOGRAM_CHUNK)
         part = flat[rows].contiguous()  # a channels_last map's channels are strided
@@ -240,15 +247,19 @@ def histogram_gradient(features: torch.Tensor, target: torch.Tensor) -> tuple[to
         bins = keys.to(torch.int32).add_(offsets)
         sizes = torch.bincount(bins.view(-1), minlength=count * span).view(count, span)
         ends = torch.cumsum(sizes, dim=1)  # rank one past each bin's last member
-        wanted = quantiles(target[rows].to(part), positions)
-        sums = torch.zeros(count, positions + 1, dtype=torch.float64, device=flat.device)
+        wanted = quantiles(target[rows].to(part), positions).to(exact)
+        # float64: a group's mean is a difference of two running sums over ~50k ranks, which
+        # a float32 running sum (a GPU's float cumsum; the CPU's accumulates in double anyway)
+        # would blur where groups are small.
+        sums = torch.zeros(count, positions + 1, dtype=torch.float64, device=exact)
         torch.cumsum(wanted, dim=1, dtype=torch.float64, out=sums[:, 1:])
+        ends, sizes = ends.to(exact), sizes.to(exact)
         means = (sums.gather(1, ends) - sums.gather(1, ends - sizes)) / sizes.clamp_min(1)
-        matched = means.float().view(-1)[bins]
+        matched = means.float().to(flat.device).view(-1)[bins]
         diff = torch.sub(part, matched, out=grad[rows])
         total += diff.square().sum()  # torch sums in blocks: fp32 is exact enough here
     grad.mul_(2.0 / flat.numel())
-    return (total / flat.numel()).float(), grad.reshape(features.shape)
+    return total / flat.numel(), grad.reshape(features.shape)
 
 
 def sliced_wasserstein(image: torch.Tensor, target: torch.Tensor, dirs: torch.Tensor) -> torch.Tensor:
