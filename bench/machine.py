@@ -18,7 +18,10 @@ from pathlib import Path
 
 import torch
 
-_FLAGS_WITH_BF16 = ("avx512_bf16", "amx_bf16")
+from impasto.device import bf16_in_cpu_flags
+
+#: Each CPU kind's file-name word (bench/runs/DATE-WORD-MODE.md) and label.
+KINDS = {"bf16": "bf16 CPU", "avx512": "AVX-512 CPU (no bf16)", "avx2": "AVX2 CPU"}
 
 
 def _cpuinfo() -> str:
@@ -37,8 +40,8 @@ def _flags() -> set[str]:
 
 
 def has_bf16() -> bool:
-    """True where the CPU computes bf16 natively (AVX512-BF16 or AMX-BF16)."""
-    return any(flag in _flags() for flag in _FLAGS_WITH_BF16)
+    """True where the CPU computes bf16 natively: the rule impasto's ``precision=auto`` uses."""
+    return bf16_in_cpu_flags(_cpuinfo())
 
 
 def model_name() -> str:
@@ -50,16 +53,16 @@ def model_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def kind() -> str:
-    """'bf16 CPU', 'AVX-512 CPU (no bf16)' or 'AVX2 CPU': what sets a step's speed here."""
-    if has_bf16():
-        return "bf16 CPU"
-    return "AVX-512 CPU (no bf16)" if "avx512f" in _flags() else "AVX2 CPU"
-
-
 def slug() -> str:
-    """The kind as a file-name word: bf16, avx512 or avx2 (bench/runs/DATE-SLUG-MODE.md)."""
-    return {"bf16 CPU": "bf16", "AVX-512 CPU (no bf16)": "avx512"}.get(kind(), "avx2")
+    """The CPU kind as a file-name word: bf16, avx512 or avx2 (what sets a step's speed here)."""
+    if has_bf16():
+        return "bf16"
+    return "avx512" if "avx512f" in _flags() else "avx2"
+
+
+def kind() -> str:
+    """'bf16 CPU', 'AVX-512 CPU (no bf16)' or 'AVX2 CPU'."""
+    return KINDS[slug()]
 
 
 def cpu_kind() -> str:
