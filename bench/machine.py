@@ -3,7 +3,8 @@
 The project's CPUs differ in what matters for speed: some are AVX2 only,
 some have AVX-512 but no bf16 (an Intel Xeon whose hypervisor hides AMX and
 AVX512-BF16: fp32 convolutions ~2.4x an AVX2 EPYC's, bf16 emulated), others
-(AMD Zen 4, recent Xeons) have native bf16 dot products. A figure without its
+native bf16 dot products: faster than fp32 on AMD Zen 4 and with AMX (where impasto's
+``precision=auto`` uses them), slower than fp32 on an Intel core without AMX. A figure without its
 CPU kind cannot be compared with another, so each printed table starts with
 ``stamp(command)``: date, CPU kind and model, cores, torch, command.
 """
@@ -18,10 +19,11 @@ from pathlib import Path
 
 import torch
 
-from impasto.device import bf16_in_cpu_flags
+from impasto.device import bf16_faster_in_cpu, bf16_in_cpu_flags
 
 #: Each CPU kind's file-name word (bench/runs/DATE-WORD-MODE.md) and label.
-KINDS = {"bf16": "bf16 CPU", "avx512": "AVX-512 CPU (no bf16)", "avx2": "AVX2 CPU"}
+KINDS = {"bf16": "bf16 CPU", "bf16slow": "AVX512-BF16 CPU without AMX (bf16 slower than fp32)",
+         "avx512": "AVX-512 CPU (no bf16)", "avx2": "AVX2 CPU"}
 
 
 def _cpuinfo() -> str:
@@ -40,8 +42,13 @@ def _flags() -> set[str]:
 
 
 def has_bf16() -> bool:
-    """True where the CPU computes bf16 natively: the rule impasto's ``precision=auto`` uses."""
+    """True where the CPU computes bf16 natively (not emulated): where the bench times bf16 too."""
     return bf16_in_cpu_flags(_cpuinfo())
+
+
+def auto_bf16() -> bool:
+    """True where impasto's ``precision=auto`` computes in bf16 (its bf16 is faster than fp32)."""
+    return bf16_faster_in_cpu(_cpuinfo())
 
 
 def model_name() -> str:
@@ -54,14 +61,14 @@ def model_name() -> str:
 
 
 def slug() -> str:
-    """The CPU kind as a file-name word: bf16, avx512 or avx2 (what sets a step's speed here)."""
+    """The CPU kind as a file-name word: bf16, bf16slow, avx512 or avx2 (what sets a step's speed here)."""
     if has_bf16():
-        return "bf16"
+        return "bf16" if auto_bf16() else "bf16slow"
     return "avx512" if "avx512f" in _flags() else "avx2"
 
 
 def kind() -> str:
-    """'bf16 CPU', 'AVX-512 CPU (no bf16)' or 'AVX2 CPU'."""
+    """One of KINDS' labels."""
     return KINDS[slug()]
 
 

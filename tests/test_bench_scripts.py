@@ -50,13 +50,16 @@ def test_each_figure_is_labelled_with_the_cpu_kind_its_flags_say(monkeypatch):
     # labelled with the wrong kind would be compared with the wrong ones.
     monkeypatch.syspath_prepend(str(ROOT / "bench"))
     import machine
-    def cpu(flags: str) -> None:
-        monkeypatch.setattr(machine, "_cpuinfo", lambda: f"model name\t: Test CPU\nflags\t\t: fpu {flags}\n")
+    def cpu(flags: str, vendor: str = "GenuineIntel") -> None:
+        monkeypatch.setattr(machine, "_cpuinfo",
+                            lambda: f"vendor_id\t: {vendor}\nmodel name\t: Test CPU\nflags\t\t: fpu {flags}\n")
     cpu("avx avx2 fma")
     assert (machine.kind(), machine.has_bf16(), machine.slug()) == ("AVX2 CPU", False, "avx2")
     cpu("avx2 avx512f avx512bw avx512_vnni")
     assert (machine.kind(), machine.has_bf16(), machine.slug()) == ("AVX-512 CPU (no bf16)", False, "avx512")
-    cpu("avx2 avx512f avx512_bf16")
-    assert (machine.kind(), machine.has_bf16()) == ("bf16 CPU", True)
+    cpu("avx2 avx512f avx512_bf16", "AuthenticAMD")
+    assert (machine.kind(), machine.has_bf16(), machine.auto_bf16()) == ("bf16 CPU", True, True)
+    cpu("avx2 avx512f avx512_bf16")  # no AMX: bf16 there is slower than fp32
+    assert (machine.has_bf16(), machine.auto_bf16(), machine.slug()) == (True, False, "bf16slow")
     cpu("avx2 amx_bf16 amx_tile")
     assert machine.cpu_kind() == "bf16 CPU (Test CPU)"

@@ -39,6 +39,18 @@ def test_bf16_flags_are_read_from_cpuinfo():
     assert not device.bf16_in_cpu_flags("flags : avx512_bf16x")  # whole words only
 
 
+@pytest.mark.parametrize("vendor, flags, faster", [
+    ("AuthenticAMD", "avx2 avx512f avx512_bf16", True),   # Zen 4: bf16 convs ~2x fp32's
+    ("GenuineIntel", "avx2 avx512f amx_bf16 amx_tile avx512_bf16", True),  # AMX
+    ("GenuineIntel", "avx2 avx512f avx512_bf16 avx512_fp16", False),  # AMX hidden: bf16 ~0.6x fp32
+    ("AuthenticAMD", "avx2 avx512f", False),
+    ("GenuineIntel", "avx2 fma", False),
+])
+def test_bf16_counts_as_faster_only_where_its_convolutions_beat_fp32(vendor, flags, faster):
+    cpuinfo = f"processor\t: 0\nvendor_id\t: {vendor}\nflags\t\t: fpu {flags}\n"
+    assert device.bf16_faster_in_cpu(cpuinfo) is faster
+
+
 @pytest.mark.parametrize("native", [True, False])
 def test_auto_precision_on_the_cpu_follows_its_bf16_units(monkeypatch, native):
     monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: native)

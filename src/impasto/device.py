@@ -28,20 +28,36 @@ def pick(name: str) -> torch.device:
 
 @functools.cache
 def cpu_has_fast_bf16() -> bool:
-    """True where the CPU has native bf16 dot products (AVX512-BF16 or AMX).
+    """True where bf16 convolutions outrun fp32 ones on this CPU (see :func:`bf16_faster_in_cpu`).
 
-    Without them PyTorch emulates bf16 and convolutions get slower, not faster.
+    Elsewhere PyTorch's bf16 is emulated, or no faster than fp32, and only loses precision.
     """
     try:
-        return bf16_in_cpu_flags(Path("/proc/cpuinfo").read_text())
+        return bf16_faster_in_cpu(Path("/proc/cpuinfo").read_text())
     except OSError:
         return False
 
 
 def bf16_in_cpu_flags(cpuinfo: str) -> bool:
-    """Whether /proc/cpuinfo text lists a native bf16 instruction set."""
+    """Whether /proc/cpuinfo text lists a native bf16 instruction set (AVX512-BF16 or AMX)."""
     flags = set(cpuinfo.split())
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def bf16_faster_in_cpu(cpuinfo: str) -> bool:
+    """Whether /proc/cpuinfo text describes a CPU whose bf16 convolutions beat its fp32 ones.
+
+    AMX does, and AVX512-BF16 on AMD's cores: a Zen 4 EPYC ran VGG-19's convolutions at
+    342 GFLOP/s in bf16 against 175 in fp32 (bench/RESULTS.md). AVX512-BF16 alone on an
+    Intel core does not: its bf16 dot products run at the rate of its fp32 multiply-adds,
+    plus conversions, and a Xeon whose hypervisor hides AMX ran them at 134-150 GFLOP/s
+    in bf16 against 216-251 in fp32, a default step 1.6x slower. So an Intel CPU (or
+    any other vendor's, unmeasured) without AMX computes in fp32.
+    """
+    flags = set(cpuinfo.split())
+    if "amx_bf16" in flags:
+        return True
+    return "avx512_bf16" in flags and "AuthenticAMD" in flags
 
 
 def cuda_has_native_bf16(dev: torch.device) -> bool:
@@ -58,7 +74,8 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     """Whether a run autocasts the network to bf16.
 
     ``auto`` uses bf16 only where the hardware is native at it: a GPU of compute
-    capability 8.0 or newer, a CPU with AVX512-BF16 or AMX. Elsewhere fp32 (an
+    capability 8.0 or newer, a CPU whose bf16 convolutions are faster (AMX, or
+    AVX512-BF16 on AMD: :func:`bf16_faster_in_cpu`). Elsewhere fp32 (an
     fp16 path would need a loss scaler for the tiny Gram gradients, and fp32 is
     what those machines are fast at anyway). An explicit ``bf16`` is honoured
     wherever it runs (emulated, and slow, without native support).
