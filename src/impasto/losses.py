@@ -34,28 +34,50 @@ class _SelfProduct(torch.autograd.Function):
     the backward pass, when every saved activation is still held (the moment a run's
     memory peaks), and one product fewer per step.
 
-    The product and its gradient are computed in fp32 whatever ``flat``'s precision, but
-    a bf16 map is kept for the backward as it is and widened again there: casting before
-    the product made autograd keep an fp32 copy of every style layer's map beside the
-    network's own bf16 one (a bf16 pass at 512x384 saved 234 MiB for its backward, now 143;
-    the copies were freed as the backward began, so an emulated-bf16 run's peak, reached
-    later in the backward, stayed the same: issue 14, bench/RESULTS.md). The weights get no
-    gradient: a mask is an input, not something a run optimises.
+    The product is accumulated in fp32 whatever ``flat``'s precision, but a bf16 map is
+    kept for the backward as it is: casting before the product made autograd keep an
+    fp32 copy of every style layer's map beside the network's own bf16 one (a bf16 pass
+    at 512x384 saved 234 MiB for its backward, now 143: issue 14, bench/RESULTS.md). Nor
+    is a whole fp32 copy made on the way: a bf16 map is widened a block of positions at
+    a time (:func:`_wide_product`), each block still in cache when it is multiplied; the
+    whole copy of relu1_1 at 512x384 is 50 MB written, read back, and faulted in fresh
+    each step. Its gradient ``M X (G + G^T)`` is computed in the map's precision: it
+    is rounded to it anyway as it enters the network's bf16 backward, and the bf16
+    product (accumulated in fp32) only adds the rounding of the small C x C factor to
+    bf16, a relative 2^-9 per entry. The weights get no gradient: a mask is an input,
+    not something a run optimises.
     """
 
     @staticmethod
     def forward(ctx: Any, flat: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
         ctx.save_for_backward(flat, weights)
-        wide = flat.float()
-        return torch.bmm((wide if weights is None else wide * weights).transpose(1, 2), wide)
+        if flat.dtype == torch.float32:
+            return torch.bmm((flat if weights is None else flat * weights).transpose(1, 2), flat)
+        return _wide_product(flat, weights)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         flat, weights = ctx.saved_tensors
-        wide = flat.float()
         if weights is not None:
-            wide = wide * weights
-        return torch.bmm(wide, grad + grad.transpose(1, 2)).to(flat.dtype), None
+            flat = flat * weights.to(flat.dtype)
+        return torch.bmm(flat, (grad + grad.transpose(1, 2)).to(flat.dtype)), None
+
+
+#: Positions x channels elements widened to fp32 at a time for a bf16 map's Gram (4 MB):
+#: a block fits in a core's L2 cache beside its share of the C x C result.
+WIDEN_BLOCK = 1 << 20
+
+
+def _wide_product(flat: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """``X^T diag(m) X`` accumulated in fp32 from a lower-precision ``X``, block by block."""
+    n, positions, c = flat.shape
+    out = torch.zeros(n, c, c, dtype=torch.float32, device=flat.device)
+    rows = max(1, WIDEN_BLOCK // c)
+    for start in range(0, positions, rows):
+        block = flat[:, start:start + rows].float()
+        left = block if weights is None else block * weights[:, start:start + rows]
+        out.baddbmm_(left.transpose(1, 2), block)
+    return out
 
 
 def gram_sum(
