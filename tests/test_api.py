@@ -66,6 +66,17 @@ def test_upsampling_is_announced(photo, painting):
     assert any("upsampling" in n.message for n in notices)
 
 
+@pytest.mark.parametrize("precision", ["bf16", "auto"])
+def test_a_bf16_run_on_a_cpu_slow_at_it_is_told_so(photo, painting, precision):
+    # conftest: this CPU counts as not fast at bf16, whatever it is. bf16 is honoured, with a word why not.
+    notices = []
+    impasto.stylize(photo, painting, callback=lambda e: isinstance(e, Notice) and notices.append(e),
+                    size=32, steps=1, start_size=32, precision=precision, device="cpu")
+    told = [n for n in notices if "bf16" in n.message]
+    assert len(told) == (1 if precision == "bf16" else 0)
+    assert all("auto" in n.message for n in told)
+
+
 def test_option_errors(photo, painting):
     with pytest.raises(TypeError, match="unknown option"):
         impasto.stylize(photo, painting, colour="blue")

@@ -9,7 +9,7 @@ from typing import Any, Union
 
 from PIL import Image
 
-from . import image as im
+from . import device as devices, image as im
 from .config import StyleConfig
 from .errors import NonFiniteLoss
 from .events import Cancel, Notice, Progress
@@ -61,6 +61,10 @@ def run(
     if config.size > max(loaded.rgb.size):
         _tell(callback, f"the photo is {loaded.rgb.size[0]}x{loaded.rgb.size[1]} px: upsampling it "
               f"to {config.size} px on the long side")
+    if config.precision == "bf16" and devices.pick(config.device).type == "cpu" and not devices.cpu_has_fast_bf16():
+        # Asked for, so honoured; but it is a slower run for a less precise picture here.
+        _tell(callback, "bf16 on this CPU is slower than fp32 (emulated, or no AMX) and less precise: "
+              "precision auto (the default) computes in fp32 here")
     paintings = [im.to_tensor(load(s, "style").rgb) for s in styles]
     init = config.init_path
     init_tensor = im.to_tensor(load(init, "init image").rgb) if init is not None else None
