@@ -66,8 +66,9 @@ class _SelfProduct(torch.autograd.Function):
 #: Positions x channels elements widened to fp32 at a time for a bf16 map's Gram (4 MB): the
 #: threads' shares of a block stay in their cores' L2 or the shared L3 until multiplied. 0.5 to
 #: 8 MB blocks timed alike within noise in isolation (relu1_1 at 512x384, Intel Xeon, 2 cores:
-#: 14-34 ms against the whole copy's 30-32); in a step the whole copy was 43 ms more, its fresh
-#: 50 MB being faulted in (bench/RESULTS.md, "Two bf16 CPUs").
+#: 14-34 ms against the whole copy's 30-32); in a step the whole copy alone took 43 ms, its
+#: fresh 50 MB being faulted in, and the twelve blocks' widening ~1 ms each (bench/RESULTS.md,
+#: "Two bf16 CPUs").
 WIDEN_BLOCK = 1 << 20
 
 
