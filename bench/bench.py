@@ -11,17 +11,18 @@
 
 Both tools run as commands (pastiche through its own CLI, so none of its code
 is imported here), alternating, on the bundled Tübingen photo and Starry
-Night. Every table names its date, CPU kind (bf16 CPU: native AVX512-BF16 or
-AMX; AVX2 CPU: bf16 only emulated) and command. Measured, nothing computed
+Night. Every table names its date, CPU kind (bench/machine.py: a bf16 CPU, native bf16 and
+faster at it; an AVX512-BF16 CPU without AMX, native bf16 but slower at it; AVX-512 or AVX2
+CPUs, bf16 only emulated) and command. Measured, nothing computed
 from other runs:
 * seconds per step at 256 and 512 px (single scale, from the difference of
   two runs with different step counts, so start-up cancels out); impasto in
-  fp32, and also in bf16 on a bf16 CPU (pastiche has no bf16 mode);
+  fp32, and also in bf16 where the CPU has it natively (pastiche has no bf16 mode);
 * start-up + finish (run time minus its steps) and peak RSS;
 * the conv floor: the time the convolutions of one step (VGG-19 conv1_1 to
   conv5_1 at the step's own sizes, forward + input gradient, channels_last)
   take alone, each conv timed in isolation (fastest of several repeats), in
-  fp32 and, on a bf16 CPU, in bf16. A step cannot take less; the table gives
+  fp32 and, where the CPU has bf16 natively, in bf16. A step cannot take less; the table gives
   the measured step as a multiple of it;
 * time to quality: pastiche runs 300 L-BFGS steps at 512 px writing a
   snapshot every few steps; its 300-step picture's score (bench/score.py) is
