@@ -2,7 +2,7 @@
 
 The project's CPUs differ in what matters for speed: some are AVX2 only,
 some have AVX-512 but no bf16 (an Intel Xeon whose hypervisor hides AMX and
-AVX512-BF16: fp32 convolutions ~2.4x an AVX2 EPYC's, bf16 emulated), others
+AVX512-BF16: fp32 convolutions ~2.4x an AVX2 EPYC's, bf16 emulated), others have
 native bf16 dot products: faster than fp32 on AMD Zen 4 and with AMX (where impasto's
 ``precision=auto`` uses them), slower than fp32 on an Intel core without AMX. A figure without its
 CPU kind cannot be compared with another, so each printed table starts with

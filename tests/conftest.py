@@ -66,7 +66,7 @@ def _few_threads():
 def _auto_precision_means_fp32(monkeypatch):
     """The suite means the same on every CPU.
 
-    ``precision="auto"`` picks bf16 on CPUs with AVX512-BF16 or AMX and fp32 elsewhere, so a
+    ``precision="auto"`` picks bf16 on CPUs fast at it (AMX, or AVX512-BF16 on AMD) and fp32 elsewhere, so a
     test relying on it would check different arithmetic on different machines. Here 'auto' is
     fp32 everywhere; tests whose result depends on precision ask for fp32 and bf16 explicitly
     (bf16 is emulated, and slow, on AVX2 CPUs: such tests use tiny images). The choice itself

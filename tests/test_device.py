@@ -51,6 +51,45 @@ def test_bf16_counts_as_faster_only_where_its_convolutions_beat_fp32(vendor, fla
     assert device.bf16_faster_in_cpu(cpuinfo) is faster
 
 
+def test_the_cpu_is_judged_from_proc_cpuinfo_and_fp32_where_it_cannot_be_read(monkeypatch):
+    monkeypatch.undo()  # conftest's stand-in for cpu_has_fast_bf16: here the real one is tested
+    texts = {"zen4": "vendor_id\t: AuthenticAMD\nflags\t\t: avx2 avx512f avx512_bf16\n",
+             "intel": "vendor_id\t: GenuineIntel\nflags\t\t: avx2 avx512f avx512_bf16\n"}
+
+    class FakePath:
+        text = ""
+
+        def __init__(self, path: str) -> None:
+            assert path == "/proc/cpuinfo"
+
+        def read_text(self) -> str:
+            if not FakePath.text:
+                raise OSError("no /proc here")
+            return FakePath.text
+
+    monkeypatch.setattr(device, "Path", FakePath)
+    judge = device.cpu_has_fast_bf16.__wrapped__  # past the per-process cache
+    FakePath.text = texts["zen4"]
+    assert judge() is True
+    FakePath.text = texts["intel"]
+    assert judge() is False
+    FakePath.text = ""  # macOS, Windows: no cpuinfo, no claim of bf16
+    assert judge() is False
+
+
+def test_an_explicit_bf16_where_it_is_not_fast_gets_a_warning(monkeypatch):
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: False)
+    assert "fp32" in device.bf16_warning("bf16", CPU)
+    assert device.bf16_warning("auto", CPU) is None and device.bf16_warning("fp32", CPU) is None
+    monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: True)
+    assert device.bf16_warning("bf16", CPU) is None
+    assert "MPS" in device.bf16_warning("bf16", torch.device("mps"))
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: (7, 5))
+    assert "emulated" in device.bf16_warning("bf16", CUDA)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: (8, 0))
+    assert device.bf16_warning("bf16", CUDA) is None
+
+
 @pytest.mark.parametrize("native", [True, False])
 def test_auto_precision_on_the_cpu_follows_its_bf16_units(monkeypatch, native):
     monkeypatch.setattr(device, "cpu_has_fast_bf16", lambda: native)

@@ -254,15 +254,16 @@ def test_rank_keys_follow_the_values_order_negative_and_positive():
     assert close[0] == close[1]  # within bfloat16's 1/256: one key
 
 
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 @pytest.mark.parametrize("masked", [False, True])
-def test_a_bf16_maps_gram_is_summed_in_fp32_block_by_block(monkeypatch, masked):
+def test_a_bf16_maps_gram_is_summed_in_fp32_block_by_block(monkeypatch, masked, layout):
     # A bf16 map is widened a few positions at a time (no whole fp32 copy); the blocks, the last
-    # one short, must add up to the product of the whole map in fp32.
-    monkeypatch.setattr(losses, "WIDEN_BLOCK", 8 * 7)  # 7 positions of 8 channels per block
+    # one short, must add up to the product of the whole map in fp32, for each picture of a batch.
+    monkeypatch.setattr(losses, "WIDEN_BLOCK", 2 * 8 * 7)  # 7 positions of 8 channels, 2 pictures
     gen = torch.Generator().manual_seed(1)
-    f = (torch.randn(1, 8, 12, 10, generator=gen) * 50).to(torch.bfloat16)
-    mask = torch.rand(1, 1, 12, 10, generator=gen) if masked else None
-    weights = torch.ones(1, 120, 1) if mask is None else mask.reshape(1, 120, 1)
-    flat = f.float().reshape(1, 8, 120).transpose(1, 2)
-    plain = torch.bmm((flat * weights).transpose(1, 2), flat) / weights.sum()
+    f = (torch.randn(2, 8, 12, 10, generator=gen) * 50).to(torch.bfloat16).contiguous(memory_format=layout)
+    mask = torch.rand(2, 1, 12, 10, generator=gen) if masked else None
+    weights = torch.ones(2, 120, 1) if mask is None else mask.reshape(2, 120, 1)
+    flat = f.float().reshape(2, 8, 120).transpose(1, 2)
+    plain = torch.bmm((flat * weights).transpose(1, 2), flat) / weights.sum(dim=1, keepdim=True)
     torch.testing.assert_close(losses.gram(f, mask), plain, rtol=1e-6, atol=1e-3)

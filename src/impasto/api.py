@@ -61,10 +61,9 @@ def run(
     if config.size > max(loaded.rgb.size):
         _tell(callback, f"the photo is {loaded.rgb.size[0]}x{loaded.rgb.size[1]} px: upsampling it "
               f"to {config.size} px on the long side")
-    if config.precision == "bf16" and devices.pick(config.device).type == "cpu" and not devices.cpu_has_fast_bf16():
-        # Asked for, so honoured; but it is a slower run for a less precise picture here.
-        _tell(callback, "bf16 on this CPU is slower than fp32 (emulated, or no AMX) and less precise: "
-              "precision auto (the default) computes in fp32 here")
+    warning = devices.bf16_warning(config.precision, devices.pick(config.device))
+    if warning:
+        _tell(callback, warning)
     paintings = [im.to_tensor(load(s, "style").rgb) for s in styles]
     init = config.init_path
     init_tensor = im.to_tensor(load(init, "init image").rgb) if init is not None else None

@@ -89,3 +89,23 @@ def use_bf16(precision: str, device: torch.device) -> bool:
     if device.type == "cpu":
         return cpu_has_fast_bf16()
     return False  # MPS: bf16 autocast support is patchy; stay in fp32
+
+
+def bf16_warning(precision: str, device: torch.device) -> str | None:
+    """What a user asking for ``precision`` on ``device`` should know, or None.
+
+    An explicit ``bf16`` is honoured on a CPU or GPU that is not fast at it (emulated, or
+    no faster than fp32 as far as measured), but it is a slower run for a less precise picture;
+    on Apple's MPS it is not used at all.
+    """
+    if precision != "bf16":
+        return None
+    if device.type == "mps":
+        return "bf16 is not used on Apple's MPS: computing in fp32"
+    if device.type == "cpu" and not cpu_has_fast_bf16():
+        return ("bf16 is not known to be faster than fp32 on this CPU (emulated, or no AMX) and is less "
+                "precise: precision auto (the default) computes in fp32 here")
+    if device.type == "cuda" and not cuda_has_native_bf16(device):
+        return ("bf16 is emulated on this GPU (compute capability below 8.0), slower than fp32 and less "
+                "precise: precision auto (the default) computes in fp32 here")
+    return None

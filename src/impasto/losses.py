@@ -41,18 +41,22 @@ class _SelfProduct(torch.autograd.Function):
     is a whole fp32 copy made on the way: a bf16 map is widened a block of positions at
     a time (:func:`_wide_product`), each block still in cache when it is multiplied; the
     whole copy of relu1_1 at 512x384 is 50 MB written, read back, and faulted in fresh
-    each step. Its gradient ``M X (G + G^T)`` is computed in the map's precision: it
-    is rounded to it anyway as it enters the network's bf16 backward, and the bf16
-    product (accumulated in fp32) only adds the rounding of the small C x C factor to
-    bf16, a relative 2^-9 per entry. The weights get no gradient: a mask is an input,
-    not something a run optimises.
+    each step (on a GPU, where memory is fast and each block a kernel launch, the map is
+    widened whole). Its gradient ``M X (G + G^T)`` is computed in the map's precision:
+    it is rounded to it anyway as it enters the network's bf16 backward, and the product
+    (accumulated in fp32 by oneDNN on CPUs and by cuBLAS) adds the rounding of the small
+    C x C factor to bf16, a relative 2^-9 per entry, and with a mask that of ``M X``.
+    The weights get no gradient: a mask is an input, not something a run optimises.
     """
 
     @staticmethod
     def forward(ctx: Any, flat: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
         ctx.save_for_backward(flat, weights)
-        if flat.dtype == torch.float32:
+        if flat.dtype not in (torch.bfloat16, torch.float16):
             return torch.bmm((flat if weights is None else flat * weights).transpose(1, 2), flat)
+        if flat.device.type != "cpu":
+            wide = flat.float()
+            return torch.bmm((wide if weights is None else wide * weights).transpose(1, 2), wide)
         return _wide_product(flat, weights)
 
     @staticmethod
@@ -76,7 +80,7 @@ def _wide_product(flat: torch.Tensor, weights: torch.Tensor | None) -> torch.Ten
     """``X^T diag(m) X`` accumulated in fp32 from a lower-precision ``X``, block by block."""
     n, positions, c = flat.shape
     out = torch.zeros(n, c, c, dtype=torch.float32, device=flat.device)
-    rows = max(1, WIDEN_BLOCK // c)
+    rows = max(1, WIDEN_BLOCK // (n * c))
     for start in range(0, positions, rows):
         block = flat[:, start:start + rows].float()
         left = block if weights is None else block * weights[:, start:start + rows]
@@ -90,10 +94,12 @@ def gram_sum(
     """``(sum over positions of f f^T, total weight)`` of NCHW features: a Gram before averaging.
 
     Sums, unlike averages, add up over the tiles of a picture (see tiles.py).
-    ``mask`` (N x 1 x H x W, weights in [0, 1]) weights the positions.
+    ``mask`` (N x 1 x H x W, weights in [0, 1]) weights the positions; the total weight is
+    then each picture's own (N x 1 x 1), otherwise the position count.
     """
     n, c, h, w = features.shape
-    # Accumulated in fp32 even under autocast (_SelfProduct widens the map itself).
+    # A bf16 map's Gram is accumulated in fp32 (_SelfProduct widens the map itself). Callers
+    # take Grams outside autocast (objective.py, tiles.py), which would narrow fp32 products.
     if features.is_contiguous(memory_format=torch.channels_last):
         # Positions x channels is a free view of channels_last maps, and X^T X on it
         # runs about twice as fast as the NCHW product at the first layers.
@@ -103,7 +109,7 @@ def gram_sum(
     if mask is None:
         return _SelfProduct.apply(flat, None), float(h * w)
     m = mask.detach().reshape(n, h * w, 1).float()
-    return _SelfProduct.apply(flat, m), m.sum()
+    return _SelfProduct.apply(flat, m), m.sum(dim=1, keepdim=True)  # each picture's own weight
 
 
 def gram(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import batch, batch_run
+from .. import batch, batch_run, device as devices
 from ..config import StyleConfig
 from ..events import Cancel
 from .common import (
@@ -87,6 +87,10 @@ def make_engine(args: argparse.Namespace, config: StyleConfig, say: Callable[[st
     if args.workers == 0:
         if args.ray_address:
             raise UsageError("--workers 0 paints in this process: it cannot be combined with --ray-address")
+        # Ray's workers may be other machines; this one's precision is known only in-process.
+        warning = devices.bf16_warning(config.precision, devices.pick(config.device))
+        if warning:
+            say(warning)
         return batch_run.LocalEngine(warm=config)
     try:
         from ..ray_engine import RayEngine

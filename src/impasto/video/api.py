@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .. import image as im, pipeline, recipe as recipes
+from .. import device as devices, image as im, pipeline, recipe as recipes
 from ..api import Source, _as_list
 from ..config import StyleConfig
 from ..errors import InputError
@@ -179,6 +179,9 @@ def stylize_video(
     if callback is not None and clip.source_size[0] * clip.source_size[1] > 0:
         h, w = clip.frames[0].shape[:2]
         callback(Notice(f"{n} frames at {w}x{h} px"))
+    warning = devices.bf16_warning(config.precision, devices.pick(config.device))
+    if callback is not None and warning:
+        callback(Notice(warning))
     if video.chunk_frames:
         result = chunks.paint(clip.frames, paintings, config, video, work, engine or chunks.LocalEngine(),
                               masks=mask_tensors, callback=callback, cancel=cancel)
