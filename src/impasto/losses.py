@@ -52,12 +52,11 @@ class _SelfProduct(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, flat: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
         ctx.save_for_backward(flat, weights)
-        if flat.dtype not in (torch.bfloat16, torch.float16):
-            return torch.bmm((flat if weights is None else flat * weights).transpose(1, 2), flat)
-        if flat.device.type != "cpu":
-            wide = flat.float()
-            return torch.bmm((wide if weights is None else wide * weights).transpose(1, 2), wide)
-        return _wide_product(flat, weights)
+        low = flat.dtype in (torch.bfloat16, torch.float16)
+        if low and flat.device.type == "cpu":
+            return _wide_product(flat, weights)
+        wide = flat.float() if low else flat
+        return torch.bmm((wide if weights is None else wide * weights).transpose(1, 2), wide)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
