@@ -17,7 +17,11 @@ points every ``--every`` steps and every step of the last scale (only those are
 scored); ``--json`` keeps them, with impasto's own loss at each step (what the
 plateau rule sees), and ``--plot`` draws the last scale's (matplotlib), with
 issue 14's aim for standard as grey lines: 15% above high's final score (dashed)
-and 40% of high's time (dotted). ``--replot JSON`` draws a saved run again.
+and 40% of high's time (dotted). ``--replot JSON`` draws a saved run again. When a run has both presets, it ends with
+issue 14's item 1 per painting (:func:`aim`): the best stop on standard's last-scale curve
+at 40% of high's time, the first stop within 15% of high's final score, and where
+standard's own plateau rule would have stopped (replayed on the curve's losses, so a
+curve run with ``--override standard:threshold=0`` to a longer cap shows all three).
 """
 
 from __future__ import annotations
@@ -82,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replot", nargs="+", metavar="JSON", help="only draw these saved runs into --plot")
     args = parser.parse_args(argv)
     if args.replot:
-        plot([row for path in args.replot for row in json.loads(Path(path).read_text())], args.plot)
+        saved = [row for path in args.replot for row in json.loads(Path(path).read_text())]
+        print("\n".join(aim(saved)))
+        plot(saved, args.plot)
         return 0
 
     import machine
@@ -114,9 +120,57 @@ def main(argv: list[str] | None = None) -> int:
                          "size": args.size, "scales": scales, "points": [p for p in points if "score" in p]})
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
+    print("\n".join(aim(rows)))
     if args.plot:
         plot(rows, args.plot)
     return 0
+
+
+#: Seconds a fresh process takes before painting (Python, torch, impasto imported), added to
+#: both presets' painting times for the ratio, as a command's wall time would include them.
+START_UP = 3.0
+
+
+def aim(rows: list[dict], threshold: float | None = None) -> list[str]:
+    """Issue 14, item 1, per painting with a standard and a high curve: lines to print.
+
+    Each stop is a point of standard's last scale (the picture stopping there delivers),
+    its time as a share of high's (both with START_UP added) and its score against high's
+    final score. ``threshold``: the plateau rule replayed (default: standard's preset's).
+    """
+    from impasto import schedule
+    from impasto.stopping import Plateau
+
+    rule = Plateau(schedule.PRESETS["standard"].threshold if threshold is None else threshold)
+    by = {(r["painting"], r["preset"]): r for r in rows}
+    lines = []
+    for name in dict.fromkeys(r["painting"] for r in rows):
+        if (name, "high") not in by or (name, "standard") not in by:
+            continue
+        end = by[(name, "high")]["points"][-1]
+        high = (end["score"], end["seconds"] + START_UP)
+        points = by[(name, "standard")]["points"]
+        last = [p for p in points if p["scale"] == points[-1]["scale"]]
+        by_time = [p for p in last if p["seconds"] + START_UP <= 0.4 * high[1]]
+        stops = {
+            "plateau stop": next((p for i, p in enumerate(last)
+                                  if rule.done([q["loss"] for q in last[:i + 1]])), None),
+            "at 40%": by_time[-1] if by_time else None,
+            "within 15%": next((p for p in last if p["score"] <= 1.15 * high[0]), None),
+            "last": last[-1],
+        }
+        lines.append(f"{name}: high {high[0]:.3f} in {high[1]:.0f} s; standard "
+                     + "; ".join(_stop(what, p, last, high) for what, p in stops.items()))
+    return lines
+
+
+def _stop(what: str, p: dict | None, last: list[dict], high: tuple[float, float]) -> str:
+    """One stop of :func:`aim`: score against high's, time as a share of high's, step."""
+    if p is None:
+        return f"{what}: none"
+    t = p["seconds"] + START_UP
+    return (f"{what}: {p['score']:.3f} ({100 * (p['score'] / high[0] - 1):+.1f}%) at {t:.0f} s "
+            f"({100 * t / high[1]:.0f}%), step {last.index(p) + 1} at the last scale")
 
 
 def plot(rows: list[dict], out: str) -> None:

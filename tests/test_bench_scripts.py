@@ -63,3 +63,30 @@ def test_each_figure_is_labelled_with_the_cpu_kind_its_flags_say(monkeypatch):
     assert (machine.has_bf16(), machine.auto_bf16(), machine.slug()) == (True, False, "bf16slow")
     cpu("avx2 amx_bf16 amx_tile")
     assert machine.cpu_kind() == "bf16 CPU (Test CPU)"
+
+
+def test_the_curves_summary_reads_issue_14s_aim_off_standards_curve(monkeypatch):
+    # bench/curves.py's summary is the evidence for item 1 (standard within 15% of high's score
+    # in 40% of high's time): a slip in which point it picks would misstate the aim as met or not.
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import curves
+    start = curves.START_UP
+    high = {"painting": "p", "preset": "high",
+            "points": [{"scale": 2, "seconds": 100 - start, "score": 1.0, "loss": 1.0}]}
+    # standard's last scale: a point every 10 s from 10 s to 110 s (start-up included), the
+    # loss flat from the 5th point on, so the plateau rule (10 steps at least) stops at the 10th.
+    scores = [2.0, 1.6, 1.3, 1.16, 1.14, 1.12, 1.1, 1.08, 1.06, 1.04, 1.02]
+    losses = [4.0, 3.0, 2.5, 2.0] + [1.5] * 7
+    points = [{"scale": 1, "seconds": 1.0, "score": 9.0, "loss": 9.0}]  # a coarser scale: not a stop
+    points += [{"scale": 2, "seconds": 10.0 * (i + 1) - start, "score": s, "loss": loss}
+               for i, (s, loss) in enumerate(zip(scores, losses))]
+    standard = {"painting": "p", "preset": "standard", "points": points}
+    (line,) = curves.aim([standard, high], threshold=0.01)
+    head, rest = line.split("; standard ", 1)
+    assert head == "p: high 1.000 in 100 s"
+    parts = dict(part.split(": ", 1) for part in rest.split("; "))
+    assert parts["at 40%"] == "1.160 (+16.0%) at 40 s (40%), step 4 at the last scale"
+    assert parts["within 15%"] == "1.140 (+14.0%) at 50 s (50%), step 5 at the last scale"
+    assert parts["plateau stop"] == "1.040 (+4.0%) at 100 s (100%), step 10 at the last scale"
+    assert parts["last"].startswith("1.020 (+2.0%) at 110 s (110%), step 11 ")
+    assert curves.aim([standard]) == []  # no high to compare with
