@@ -17,11 +17,13 @@ points every ``--every`` steps and every step of the last scale (only those are
 scored); ``--json`` keeps them, with impasto's own loss at each step (what the
 plateau rule sees), and ``--plot`` draws the last scale's (matplotlib), with
 issue 14's aim for standard as grey lines: 15% above high's final score (dashed)
-and 40% of high's time (dotted). ``--replot JSON`` draws a saved run again. When a run has both presets, it ends with
-issue 14's item 1 per painting (:func:`aim`): the best stop on standard's last-scale curve
-at 40% of high's time, the first stop within 15% of high's final score, and where
-standard's own plateau rule would have stopped (replayed on the curve's losses, so a
-curve run with ``--override standard:threshold=0`` to a longer cap shows all three).
+and 40% of high's time (dotted). ``--replot JSON`` draws a saved run again.
+
+When a run has both presets, it ends with issue 14's item 1 per painting (:func:`aim`):
+the best stop on standard's last-scale curve within 40% of high's time, the first stop
+within 15% of high's final score, and where standard's own plateau rule would have
+stopped (replayed on the curve's losses, so a curve run with ``--override
+standard:threshold=0`` to a longer cap shows all three).
 """
 
 from __future__ import annotations
@@ -155,7 +157,8 @@ def aim(rows: list[dict], threshold: float | None = None) -> list[str]:
         stops = {
             "plateau stop": next((p for i, p in enumerate(last)
                                   if rule.done([q["loss"] for q in last[:i + 1]])), None),
-            "at 40%": by_time[-1] if by_time else None,
+            # The lowest score, not merely the latest point: no stop by then does better.
+            "at 40%": min(by_time, key=lambda p: p["score"]) if by_time else None,
             "within 15%": next((p for p in last if p["score"] <= 1.15 * high[0]), None),
             "last": last[-1],
         }

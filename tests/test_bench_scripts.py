@@ -90,3 +90,6 @@ def test_the_curves_summary_reads_issue_14s_aim_off_standards_curve(monkeypatch)
     assert parts["plateau stop"] == "1.040 (+4.0%) at 100 s (100%), step 10 at the last scale"
     assert parts["last"].startswith("1.020 (+2.0%) at 110 s (110%), step 11 ")
     assert curves.aim([standard]) == []  # no high to compare with
+    # A worse step just before 40% of high's time: the best stop by then is still the earlier one.
+    bumped = {**standard, "points": [dict(p, score=1.5) if p["seconds"] == 40 - start else p for p in points]}
+    assert "at 40%: 1.300 (+30.0%) at 30 s (30%), step 3 " in curves.aim([bumped, high], threshold=0.01)[0]
